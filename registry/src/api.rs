@@ -84,7 +84,8 @@ pub struct CompatibilityResponse {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfigUpdate {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Confluent 8.x clients may send the GET-side name `compatibilityLevel`.
+    #[serde(default, alias = "compatibilityLevel", skip_serializing_if = "Option::is_none")]
     pub compatibility: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normalize: Option<bool>,

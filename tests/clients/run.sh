@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs third-party registry clients (tests/clients/*.py) against a freshly started
+# `eventschema serve` on an ephemeral port. Installs the clients into a virtualenv under
+# target/, so it needs only python3 and cargo.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+target=${CARGO_TARGET_DIR:-$root/target}
+venv="$target/client-venv"
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/clients/requirements.txt
+
+cargo build --quiet -p eventschema-cli
+log=$(mktemp)
+"$target/debug/eventschema" serve --listen 127.0.0.1:0 --database-url sqlite::memory: >"$log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true; rm -f "$log"' EXIT
+url=""
+for _ in $(seq 1 100); do
+  url=$(grep -o 'http://[0-9.:]*' "$log" | head -n 1 || true)
+  [ -n "$url" ] && break
+  sleep 0.1
+done
+if [ -z "$url" ]; then
+  echo "registry did not start:" >&2
+  cat "$log" >&2
+  exit 1
+fi
+"$venv/bin/python" tests/clients/confluent_kafka_client.py "$url"

@@ -1,0 +1,127 @@
+//! Workspace invariants as tests: the dependency rules of ARCHITECTURE.md and a `//!`
+//! header on every Rust file.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Package name -> names of its normal (non-dev, non-build) dependencies.
+fn dependencies() -> BTreeMap<String, Vec<String>> {
+    let output = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .current_dir(workspace_root())
+        .output()
+        .expect("cargo metadata");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let metadata: Value = serde_json::from_slice(&output.stdout).unwrap();
+    metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|package| {
+            let deps = package["dependencies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|dep| dep["kind"].is_null())
+                .map(|dep| dep["name"].as_str().unwrap().to_owned())
+                .collect();
+            (package["name"].as_str().unwrap().to_owned(), deps)
+        })
+        .collect()
+}
+
+fn assert_no_dependency(deps: &BTreeMap<String, Vec<String>>, package: &str, forbidden: &[&str]) {
+    let own = deps.get(package).unwrap_or_else(|| panic!("no package {package}"));
+    for name in forbidden {
+        assert!(
+            !own.iter().any(|dep| dep == name),
+            "{package} must not depend on {name} (see ARCHITECTURE.md)"
+        );
+    }
+}
+
+const WORKSPACE_CRATES: [&str; 6] = [
+    "eventschema-core",
+    "eventschema-registry",
+    "eventschema-codegen",
+    "eventschema-macros",
+    "eventschema",
+    "eventschema-cli",
+];
+const IO_CRATES: [&str; 6] = ["tokio", "axum", "sqlx", "reqwest", "hyper", "tower"];
+
+#[test]
+fn core_is_pure_and_depends_on_no_workspace_crate() {
+    let deps = dependencies();
+    assert_no_dependency(&deps, "eventschema-core", &WORKSPACE_CRATES);
+    assert_no_dependency(&deps, "eventschema-core", &IO_CRATES);
+}
+
+#[test]
+fn macros_depend_on_core_only() {
+    let deps = dependencies();
+    let mut forbidden: Vec<&str> = WORKSPACE_CRATES
+        .iter()
+        .copied()
+        .filter(|name| *name != "eventschema-core" && *name != "eventschema-codegen")
+        .collect();
+    forbidden.extend(IO_CRATES);
+    assert_no_dependency(&deps, "eventschema-macros", &forbidden);
+}
+
+#[test]
+fn registry_and_runtime_do_not_reach_into_each_other() {
+    let deps = dependencies();
+    assert_no_dependency(
+        &deps,
+        "eventschema-registry",
+        &["eventschema", "eventschema-codegen", "eventschema-macros", "eventschema-cli"],
+    );
+    assert_no_dependency(&deps, "eventschema", &["eventschema-registry", "eventschema-cli", "axum"]);
+    assert_no_dependency(&deps, "eventschema-codegen", &["axum", "sqlx", "eventschema-cli"]);
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if path.is_dir() {
+            if !matches!(name.as_str(), "target" | ".git" | "fuzz" | "node_modules") && !name.starts_with('.') {
+                rust_files(&path, out);
+            }
+        } else if name.ends_with(".rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_rust_file_says_what_it_is_for() {
+    let root = workspace_root();
+    let mut files = Vec::new();
+    for folder in ["core", "registry", "codegen", "macros", "runtime", "cli", "tests", "bench"] {
+        let dir = root.join(folder);
+        if dir.is_dir() {
+            rust_files(&dir, &mut files);
+        }
+    }
+    assert!(files.len() > 10, "found only {} files", files.len());
+    let missing: Vec<String> = files
+        .iter()
+        .filter(|path| {
+            let text = std::fs::read_to_string(path).unwrap();
+            let first = text.lines().find(|line| !line.trim().is_empty()).unwrap_or("");
+            !first.starts_with("//!")
+        })
+        .map(|path| path.strip_prefix(&root).unwrap().display().to_string())
+        .collect();
+    assert!(missing.is_empty(), "files without a //! header: {missing:#?}");
+}
