@@ -14,6 +14,7 @@ from confluent_kafka.schema_registry.json_schema import JSONDeserializer, JSONSe
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 CHECKS = []
+URL = ""
 
 
 def check(name):
@@ -80,7 +81,10 @@ def avro_flow(sr):
     assert json.loads(sr.get_schema(id1).schema_str) == V1
     assert sr.delete_subject(subj) == [2]
     assert sr.delete_subject(subj, permanent=True) == [1, 2]
-    expect_error(404, lambda: sr.get_latest_version(subj), 40401)
+    # A fresh client: this one caches the latest version it has seen.
+    fresh = SchemaRegistryClient({"url": URL})
+    expect_error(404, lambda: fresh.get_latest_version(subj), 40401)
+    expect_error(404, lambda: fresh.get_versions(subj), 40401)
 
 
 @check("same schema under two subjects shares one id")
@@ -168,8 +172,9 @@ def errors(sr):
 
 
 def main():
-    url = sys.argv[1]
-    sr = SchemaRegistryClient({"url": url})
+    global URL
+    URL = sys.argv[1]
+    sr = SchemaRegistryClient({"url": URL})
     passed = failed = 0
     for name, fn in CHECKS:
         try:
