@@ -166,7 +166,10 @@ async fn main() -> anyhow::Result<()> {
     let bin_dir = own.parent().context("exe folder")?;
     let registry_bin = bin_dir.join("eventschema");
     if !registry_bin.exists() {
-        bail!("{} not found: cargo build --release -p eventschema-cli", registry_bin.display());
+        bail!(
+            "{} not found: cargo build --release -p eventschema-cli",
+            registry_bin.display()
+        );
     }
     let data = std::env::temp_dir().join(format!("eventschema-bench-{}", std::process::id()));
     let database_url = if args.database_url == "sqlite" {
@@ -180,11 +183,19 @@ async fn main() -> anyhow::Result<()> {
     let (_bare, bare_url) = spawn_server(bare)?;
     let mut registry = Command::new(&registry_bin);
     registry
-        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &database_url])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &database_url,
+        ])
         .env("RUST_LOG", "warn");
     let (_registry, url) = spawn_server(registry)?;
 
-    let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()?;
     let subject = format!("bench-{}", std::process::id());
     client
         .put(format!("{url}/config/{subject}"))
@@ -192,7 +203,8 @@ async fn main() -> anyhow::Result<()> {
         .send()
         .await?
         .error_for_status()?;
-    let schema = json!({"type": "record", "name": "Order", "fields": [{"name": "id", "type": "string"}]});
+    let schema =
+        json!({"type": "record", "name": "Order", "fields": [{"name": "id", "type": "string"}]});
     let registered: serde_json::Value = client
         .post(format!("{url}/subjects/{subject}/versions"))
         .json(&json!({"schema": schema.to_string()}))
@@ -202,7 +214,10 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     let id = registered["id"].as_i64().context("no id")?;
 
-    println!("registry-load: database {}, {} connections, {} s per scenario", args.database_url, args.concurrency, args.seconds);
+    println!(
+        "registry-load: database {}, {} connections, {} s per scenario",
+        args.database_url, args.concurrency, args.seconds
+    );
     println!();
     println!("| scenario | req/s | p50 ms | p99 ms | errors | vs bare |");
     println!("| --- | --- | --- | --- | --- | --- |");
@@ -222,17 +237,34 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     };
-    let ceiling = drive(args.concurrency, args.seconds, get(client.clone(), format!("{bare_url}/fixed"))).await;
+    let ceiling = drive(
+        args.concurrency,
+        args.seconds,
+        get(client.clone(), format!("{bare_url}/fixed")),
+    )
+    .await;
     report("bare axum, fixed body (ceiling)", &ceiling, None);
-    let by_id = drive(args.concurrency, args.seconds, get(client.clone(), format!("{url}/schemas/ids/{id}"))).await;
+    let by_id = drive(
+        args.concurrency,
+        args.seconds,
+        get(client.clone(), format!("{url}/schemas/ids/{id}")),
+    )
+    .await;
     report("GET /schemas/ids/{id}", &by_id, Some(ceiling.per_second()));
     let latest = drive(
         args.concurrency,
         args.seconds,
-        get(client.clone(), format!("{url}/subjects/{subject}/versions/latest")),
+        get(
+            client.clone(),
+            format!("{url}/subjects/{subject}/versions/latest"),
+        ),
     )
     .await;
-    report("GET /subjects/{s}/versions/latest", &latest, Some(ceiling.per_second()));
+    report(
+        "GET /subjects/{s}/versions/latest",
+        &latest,
+        Some(ceiling.per_second()),
+    );
 
     let register_client = client.clone();
     let register_url = format!("{url}/subjects/{subject}/versions");
@@ -242,23 +274,40 @@ async fn main() -> anyhow::Result<()> {
         async move {
             let schema = json!({"type": "record", "name": format!("E{worker}_{n}"),
                                 "fields": [{"name": "id", "type": "string"}]});
-            match client.post(&target).json(&json!({"schema": schema.to_string()})).send().await {
+            match client
+                .post(&target)
+                .json(&json!({"schema": schema.to_string()}))
+                .send()
+                .await
+            {
                 Ok(response) => response.status().is_success(),
                 Err(_) => false,
             }
         }
     })
     .await;
-    report("POST /subjects/{s}/versions (new schema each)", &register, Some(ceiling.per_second()));
+    report(
+        "POST /subjects/{s}/versions (new schema each)",
+        &register,
+        Some(ceiling.per_second()),
+    );
 
     let target_ratio = by_id.per_second() / ceiling.per_second();
     println!();
     println!(
         "target: by-id throughput >= 70% of bare ({:.0}%: {}), by-id p99 < 5 ms ({:.2} ms: {})",
         100.0 * target_ratio,
-        if target_ratio >= 0.7 { "met" } else { "NOT met" },
+        if target_ratio >= 0.7 {
+            "met"
+        } else {
+            "NOT met"
+        },
         by_id.percentile_ms(0.99),
-        if by_id.percentile_ms(0.99) < 5.0 { "met" } else { "NOT met" },
+        if by_id.percentile_ms(0.99) < 5.0 {
+            "met"
+        } else {
+            "NOT met"
+        },
     );
     let _ = std::fs::remove_dir_all(&data);
     Ok(())

@@ -9,10 +9,20 @@ use eventschema_core::Limits;
 use eventschema_registry::ServerConfig;
 
 #[derive(Debug, Parser)]
-#[command(name = "eventschema", version, about = "A code-generating schema registry for event-driven Rust systems")]
+#[command(
+    name = "eventschema",
+    version,
+    about = "A code-generating schema registry for event-driven Rust systems"
+)]
 struct Cli {
     /// Log output format.
-    #[arg(long, global = true, value_enum, default_value = "text", env = "EVENTSCHEMA_LOG_FORMAT")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "EVENTSCHEMA_LOG_FORMAT"
+    )]
     log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
@@ -41,7 +51,11 @@ struct ServeArgs {
     #[arg(long, env = "EVENTSCHEMA_LISTEN", default_value = "127.0.0.1:8081")]
     listen: SocketAddr,
     /// Database: sqlite://PATH, sqlite::memory: or postgres://USER@HOST/DB.
-    #[arg(long, env = "EVENTSCHEMA_DATABASE_URL", default_value = "sqlite://data/registry.db")]
+    #[arg(
+        long,
+        env = "EVENTSCHEMA_DATABASE_URL",
+        default_value = "sqlite://data/registry.db"
+    )]
     database_url: String,
     /// Largest accepted schema, in bytes.
     #[arg(long, env = "EVENTSCHEMA_MAX_SCHEMA_BYTES", default_value_t = Limits::DEFAULT.max_schema_bytes)]

@@ -19,7 +19,13 @@ struct Server {
 impl Server {
     fn start(database_url: &str) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_eventschema"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database-url",
+                database_url,
+            ])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -27,7 +33,9 @@ impl Server {
             .expect("start eventschema serve");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read banner");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read banner");
         let base = line
             .trim()
             .rsplit(' ')
@@ -45,7 +53,10 @@ impl Server {
             .expect("kill -TERM");
         assert!(status.success());
         let exit = self.child.wait().expect("wait");
-        assert!(exit.success(), "graceful shutdown should exit 0, got {exit}");
+        assert!(
+            exit.success(),
+            "graceful shutdown should exit 0, got {exit}"
+        );
     }
 
     fn kill_hard(mut self) {
@@ -161,8 +172,13 @@ async fn kill_9_mid_load_loses_no_acknowledged_write() {
                     .send()
                     .await;
                 let Ok(response) = sent else { break };
-                let Ok(reply) = response.json::<Value>().await else { break };
-                acknowledged.push((reply["version"].as_i64().unwrap(), reply["id"].as_i64().unwrap()));
+                let Ok(reply) = response.json::<Value>().await else {
+                    break;
+                };
+                acknowledged.push((
+                    reply["version"].as_i64().unwrap(),
+                    reply["id"].as_i64().unwrap(),
+                ));
             }
             acknowledged
         }));
@@ -172,10 +188,16 @@ async fn kill_9_mid_load_loses_no_acknowledged_write() {
     let mut acknowledged = BTreeMap::new();
     for writer in writers {
         for (version, id) in writer.await.unwrap() {
-            assert!(acknowledged.insert(version, id).is_none(), "version {version} given twice");
+            assert!(
+                acknowledged.insert(version, id).is_none(),
+                "version {version} given twice"
+            );
         }
     }
-    assert!(acknowledged.len() > 10, "the load should have written something before the kill");
+    assert!(
+        acknowledged.len() > 10,
+        "the load should have written something before the kill"
+    );
 
     let server = Server::start(&url);
     let versions: Vec<i64> = client
@@ -198,7 +220,11 @@ async fn kill_9_mid_load_loses_no_acknowledged_write() {
             .json()
             .await
             .unwrap();
-        assert_eq!(stored["id"].as_i64(), Some(*id), "acknowledged version {version} lost");
+        assert_eq!(
+            stored["id"].as_i64(),
+            Some(*id),
+            "acknowledged version {version} lost"
+        );
     }
     // The database still takes writes.
     let next: Value = client
@@ -210,6 +236,9 @@ async fn kill_9_mid_load_loses_no_acknowledged_write() {
         .json()
         .await
         .unwrap();
-    assert_eq!(next["version"].as_i64(), Some(i64::try_from(versions.len()).unwrap() + 1));
+    assert_eq!(
+        next["version"].as_i64(),
+        Some(i64::try_from(versions.len()).unwrap() + 1)
+    );
     server.terminate();
 }

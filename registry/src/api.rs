@@ -85,7 +85,11 @@ pub struct CompatibilityResponse {
 #[serde(rename_all = "camelCase")]
 pub struct ConfigUpdate {
     /// Confluent 8.x clients may send the GET-side name `compatibilityLevel`.
-    #[serde(default, alias = "compatibilityLevel", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "compatibilityLevel",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub compatibility: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normalize: Option<bool>,

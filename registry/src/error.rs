@@ -60,7 +60,9 @@ impl ApiError {
     pub fn subject_soft_deleted(subject: &str) -> Self {
         Self::new(
             40404,
-            format!("Subject '{subject}' was soft deleted. Set permanent=true to delete permanently"),
+            format!(
+                "Subject '{subject}' was soft deleted. Set permanent=true to delete permanently"
+            ),
         )
     }
     pub fn subject_not_soft_deleted(subject: &str) -> Self {
@@ -127,7 +129,10 @@ impl ApiError {
         Self::new(42207, message)
     }
     pub fn invalid_subject(subject: &str, why: &str) -> Self {
-        Self::new(42208, format!("The specified subject '{subject}' is not valid: {why}"))
+        Self::new(
+            42208,
+            format!("The specified subject '{subject}' is not valid: {why}"),
+        )
     }
     pub fn schema_too_large(message: impl Into<String>) -> Self {
         Self::new(42209, message)

@@ -39,7 +39,9 @@ struct Params(HashMap<String, String>);
 impl Params {
     /// `true` only for a case-insensitive "true": clients send `False`/`True` too.
     fn flag(&self, name: &str) -> bool {
-        self.0.get(name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        self.0
+            .get(name)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
     fn text(&self, name: &str) -> &str {
         self.0.get(name).map(String::as_str).unwrap_or("")
@@ -105,7 +107,10 @@ fn body<T: DeserializeOwned>(bytes: Result<Bytes, BytesRejection>) -> Result<T, 
 
 fn schema_id(text: &str) -> Result<i64, ApiError> {
     text.parse::<i64>().map_err(|_| {
-        ApiError::new(40403, format!("Schema '{text}' not found: ids are integers"))
+        ApiError::new(
+            40403,
+            format!("Schema '{text}' not found: ids are integers"),
+        )
     })
 }
 
@@ -207,11 +212,21 @@ async fn subject_versions(
     let params = params(query);
     let negative = params.flag("deletedAsNegative");
     let rows = registry
-        .versions(&subject, params.flag("deleted") || negative, params.flag("deletedOnly"))
+        .versions(
+            &subject,
+            params.flag("deleted") || negative,
+            params.flag("deletedOnly"),
+        )
         .await?;
     let numbers: Vec<i64> = rows
         .into_iter()
-        .map(|row| if negative && row.deleted { -row.version } else { row.version })
+        .map(|row| {
+            if negative && row.deleted {
+                -row.version
+            } else {
+                row.version
+            }
+        })
         .collect();
     ok(params.page(numbers))
 }
@@ -317,7 +332,12 @@ async fn compatibility_version(
     let version = VersionSpec::parse(&version)?;
     let request: SchemaRequest = body(bytes)?;
     ok(registry
-        .test_compatibility(&subject, Some(version), &request, params(query).request_flags())
+        .test_compatibility(
+            &subject,
+            Some(version),
+            &request,
+            params(query).request_flags(),
+        )
         .await?)
 }
 
@@ -366,7 +386,9 @@ async fn put_config(registry: &Registry, subject: Option<&str>, update: ConfigUp
             "Invalid compatibility level: the body has no 'compatibility'",
         ));
     }
-    registry.set_config(subject, level, update.normalize).await?;
+    registry
+        .set_config(subject, level, update.normalize)
+        .await?;
     let echo = ConfigUpdate {
         compatibility: level.map(|level| level.as_str().to_owned()),
         normalize: update.normalize,
@@ -374,7 +396,10 @@ async fn put_config(registry: &Registry, subject: Option<&str>, update: ConfigUp
     ok(echo)
 }
 
-async fn put_global_config(State(registry): Shared, bytes: Result<Bytes, BytesRejection>) -> ApiResult {
+async fn put_global_config(
+    State(registry): Shared,
+    bytes: Result<Bytes, BytesRejection>,
+) -> ApiResult {
     put_config(&registry, None, body(bytes)?).await
 }
 
@@ -423,7 +448,12 @@ async fn get_subject_mode(
     }
 }
 
-async fn put_mode(registry: &Registry, subject: Option<&str>, body: ModeBody, force: bool) -> ApiResult {
+async fn put_mode(
+    registry: &Registry,
+    subject: Option<&str>,
+    body: ModeBody,
+    force: bool,
+) -> ApiResult {
     if let Some(subject) = subject {
         validate_subject(subject)?;
     }
@@ -444,7 +474,9 @@ fn mode_body(bytes: Result<Bytes, BytesRejection>) -> Result<ModeBody, ApiError>
         Some(mode) => Ok(ModeBody {
             mode: mode.to_owned(),
         }),
-        None => Err(ApiError::invalid_mode("Invalid mode: the body has no 'mode'")),
+        None => Err(ApiError::invalid_mode(
+            "Invalid mode: the body has no 'mode'",
+        )),
     }
 }
 
@@ -453,7 +485,13 @@ async fn put_global_mode(
     RawQuery(query): RawQuery,
     bytes: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
-    put_mode(&registry, None, mode_body(bytes)?, params(query).flag("force")).await
+    put_mode(
+        &registry,
+        None,
+        mode_body(bytes)?,
+        params(query).flag("force"),
+    )
+    .await
 }
 
 async fn put_subject_mode(
@@ -462,7 +500,13 @@ async fn put_subject_mode(
     RawQuery(query): RawQuery,
     bytes: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
-    put_mode(&registry, Some(&subject), mode_body(bytes)?, params(query).flag("force")).await
+    put_mode(
+        &registry,
+        Some(&subject),
+        mode_body(bytes)?,
+        params(query).flag("force"),
+    )
+    .await
 }
 
 async fn delete_global_mode(State(registry): Shared) -> ApiResult {
@@ -529,12 +573,10 @@ async fn metrics_endpoint(State(registry): Shared) -> ApiResult {
     let (schemas, subjects) = registry.counts().await?;
     metrics::gauge!("eventschema_registry_schemas").set(schemas as f64);
     metrics::gauge!("eventschema_registry_subjects").set(subjects as f64);
-    let text = prometheus().map(PrometheusHandle::render).unwrap_or_default();
-    Ok((
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        text,
-    )
-        .into_response())
+    let text = prometheus()
+        .map(PrometheusHandle::render)
+        .unwrap_or_default();
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
 
 async fn not_found() -> ApiError {
@@ -584,7 +626,8 @@ fn negotiate(headers: &HeaderMap) -> &'static str {
             .find_map(|q| q.parse::<f32>().ok())
             .unwrap_or(1.0);
         for (candidate, preference) in offered {
-            let matches = media == "*/*" || media == "application/*" || media.eq_ignore_ascii_case(candidate);
+            let matches =
+                media == "*/*" || media == "application/*" || media.eq_ignore_ascii_case(candidate);
             let score = quality * preference;
             if matches && score > best.1 {
                 best = (candidate, score);

@@ -13,9 +13,7 @@ use eventschema_core::{
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
-use crate::api::{
-    CompatibilityResponse, RegisterResponse, SchemaRequest, SubjectVersionResponse,
-};
+use crate::api::{CompatibilityResponse, RegisterResponse, SchemaRequest, SubjectVersionResponse};
 use crate::error::ApiError;
 use crate::mode::Mode;
 use crate::store::{self, GLOBAL_SCOPE, Settings, Store, StoredSchema, VersionRow};
@@ -92,12 +90,16 @@ pub struct Registry {
 fn cache_get<T>(cache: &RwLock<HashMap<i64, Arc<T>>>, id: i64) -> Option<Arc<T>> {
     // A poisoned lock only means another request panicked mid-insert of an immutable
     // value; the map itself is still consistent.
-    let map = cache.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let map = cache
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     map.get(&id).cloned()
 }
 
 fn cache_put<T>(cache: &RwLock<HashMap<i64, Arc<T>>>, id: i64, value: Arc<T>) {
-    let mut map = cache.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut map = cache
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if map.len() >= MAX_CACHED_SCHEMAS {
         map.clear();
     }
@@ -105,7 +107,9 @@ fn cache_put<T>(cache: &RwLock<HashMap<i64, Arc<T>>>, id: i64, value: Arc<T>) {
 }
 
 fn cache_evict<T>(cache: &RwLock<HashMap<i64, Arc<T>>>, ids: &[i64]) {
-    let mut map = cache.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut map = cache
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     for id in ids {
         map.remove(id);
     }
@@ -302,7 +306,9 @@ impl Registry {
         let text = match &request.schema {
             Some(serde_json::Value::String(text)) => text.clone(),
             Some(serde_json::Value::Null) | None => {
-                return Err(ApiError::invalid_schema("Empty schema: the request has no 'schema'"));
+                return Err(ApiError::invalid_schema(
+                    "Empty schema: the request has no 'schema'",
+                ));
             }
             Some(other) => other.to_string(),
         };
@@ -389,7 +395,10 @@ impl Registry {
     }
 
     /// Removes a scope's config, returning the level in force before.
-    pub async fn delete_config(&self, subject: Option<&str>) -> Result<CompatibilityLevel, ApiError> {
+    pub async fn delete_config(
+        &self,
+        subject: Option<&str>,
+    ) -> Result<CompatibilityLevel, ApiError> {
         let mut tx = self.store.write().await?;
         let scope = subject.unwrap_or(GLOBAL_SCOPE);
         let mut settings = store::settings(tx.conn(), scope).await?;
@@ -468,14 +477,15 @@ impl Registry {
             candidate.parsed.canonical_string()
         };
         let key = content_key(candidate.schema_type, &text, &candidate.references);
-        let versions = store::versions(tx.conn(), subject).await?;
         let existing_id = store::schema_id_by_content(tx.conn(), &key).await?;
         let explicit_id = request.id.filter(|id| *id > 0);
         let explicit_version = request.version.filter(|version| *version > 0);
 
-        if let Some(id) = existing_id
-            && let Some(live) = versions.iter().rev().find(|v| !v.deleted && v.schema_id == id)
-        {
+        let live_match = match existing_id {
+            Some(id) => store::live_version_with_schema(tx.conn(), subject, id).await?,
+            None => None,
+        };
+        if let (Some(id), Some(live)) = (existing_id, live_match) {
             if let Some(wanted) = explicit_id
                 && wanted != id
             {
@@ -489,10 +499,10 @@ impl Registry {
             });
         }
 
-        let next_version = versions.iter().map(|v| v.version).max().unwrap_or(0) + 1;
+        let next_version = store::max_version(tx.conn(), subject).await? + 1;
         let (id, version) = if mode == Mode::Import {
             let version = explicit_version.unwrap_or(next_version);
-            if versions.iter().any(|v| v.version == version) {
+            if store::version(tx.conn(), subject, version).await?.is_some() {
                 return Err(ApiError::operation_not_permitted(format!(
                     "Version {version} of subject '{subject}' already exists"
                 )));
@@ -520,8 +530,14 @@ impl Registry {
                     .await?
                 }
                 (None, None) => {
-                    tx.insert_schema(candidate.schema_type, &text, &candidate.references, &key, None)
-                        .await?
+                    tx.insert_schema(
+                        candidate.schema_type,
+                        &text,
+                        &candidate.references,
+                        &key,
+                        None,
+                    )
+                    .await?
                 }
             };
             (id, version)
@@ -540,7 +556,8 @@ impl Registry {
                 )));
             }
             if !flags.force && level != CompatibilityLevel::None {
-                let live: Vec<&VersionRow> = versions.iter().filter(|v| !v.deleted).collect();
+                let live = store::live_versions(tx.conn(), subject, !level.is_transitive()).await?;
+                let live: Vec<&VersionRow> = live.iter().collect();
                 let report = self
                     .check_against(tx.conn(), level, &candidate.parsed, &live)
                     .await?;
@@ -554,8 +571,14 @@ impl Registry {
             let id = match existing_id {
                 Some(id) => id,
                 None => {
-                    tx.insert_schema(candidate.schema_type, &text, &candidate.references, &key, None)
-                        .await?
+                    tx.insert_schema(
+                        candidate.schema_type,
+                        &text,
+                        &candidate.references,
+                        &key,
+                        None,
+                    )
+                    .await?
                 }
             };
             (id, next_version)
@@ -767,6 +790,16 @@ impl Registry {
         version: VersionSpec,
         include_deleted: bool,
     ) -> Result<VersionRow, ApiError> {
+        // The hot path (`latest`, or a live version) is one indexed row read.
+        let direct = match version {
+            VersionSpec::Latest => store::latest_version(conn, subject, include_deleted).await?,
+            VersionSpec::Number(number) => store::version(conn, subject, number)
+                .await?
+                .filter(|row| include_deleted || !row.deleted),
+        };
+        if let Some(row) = direct {
+            return Ok(row);
+        }
         let all = store::versions(conn, subject).await?;
         if !all.iter().any(|v| include_deleted || !v.deleted) {
             return Err(ApiError::subject_not_found(subject));
@@ -840,7 +873,9 @@ impl Registry {
             .collect();
         let mut out = Vec::with_capacity(rows.len());
         for (index, row) in rows.iter().enumerate() {
-            let is_latest = rows.get(index + 1).is_none_or(|next| next.subject != row.subject);
+            let is_latest = rows
+                .get(index + 1)
+                .is_none_or(|next| next.subject != row.subject);
             if !latest_only || is_latest {
                 out.push(self.version_response(&mut conn, row).await?);
             }
@@ -869,7 +904,11 @@ impl Registry {
     }
 
     /// `DELETE /subjects/{subject}`: the versions deleted.
-    pub async fn delete_subject(&self, subject: &str, permanent: bool) -> Result<Vec<i64>, ApiError> {
+    pub async fn delete_subject(
+        &self,
+        subject: &str,
+        permanent: bool,
+    ) -> Result<Vec<i64>, ApiError> {
         let mut tx = self.store.write().await?;
         let (_, _, mode) = self.effective_settings(tx.conn(), subject).await?;
         if mode.is_read_only() {
@@ -936,7 +975,8 @@ impl Registry {
             if !row.deleted {
                 return Err(ApiError::version_not_soft_deleted(subject, row.version));
             }
-            self.refuse_if_referenced(tx.conn(), subject, &[row]).await?;
+            self.refuse_if_referenced(tx.conn(), subject, &[row])
+                .await?;
             let orphans = tx.hard_delete(subject, Some(row.version)).await?;
             tx.commit().await?;
             cache_evict(&self.stored, &orphans);
@@ -945,7 +985,8 @@ impl Registry {
             if row.deleted {
                 return Err(ApiError::version_soft_deleted(subject, row.version));
             }
-            self.refuse_if_referenced(tx.conn(), subject, &[row]).await?;
+            self.refuse_if_referenced(tx.conn(), subject, &[row])
+                .await?;
             tx.soft_delete(subject, Some(row.version)).await?;
             tx.commit().await?;
         }
@@ -962,9 +1003,9 @@ impl Registry {
 
 fn read_only(subject: Option<&str>) -> ApiError {
     match subject {
-        Some(subject) => ApiError::operation_not_permitted(format!(
-            "Subject '{subject}' is in read-only mode"
-        )),
+        Some(subject) => {
+            ApiError::operation_not_permitted(format!("Subject '{subject}' is in read-only mode"))
+        }
         None => ApiError::operation_not_permitted("The registry is in read-only mode"),
     }
 }

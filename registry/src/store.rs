@@ -27,7 +27,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("unsupported database URL '{0}': expected sqlite://PATH, sqlite::memory: or postgres://...")]
+    #[error(
+        "unsupported database URL '{0}': expected sqlite://PATH, sqlite::memory: or postgres://..."
+    )]
     UnsupportedUrl(String),
     #[error("could not create the database folder {path}: {source}")]
     CreateFolder {
@@ -148,23 +150,22 @@ impl Store {
             Dialect::Sqlite => {
                 let (url, in_memory) = prepare_sqlite_url(url)?;
                 let options = AnyConnectOptions::from_str(&url)?;
-                let mut pool_options = AnyPoolOptions::new()
-                    .after_connect(|conn, _meta| {
-                        Box::pin(async move {
-                            // NORMAL is durable across process crashes in WAL mode; a
-                            // busy timeout covers other processes on the same file.
-                            sqlx::query("PRAGMA synchronous = NORMAL")
-                                .execute(&mut *conn)
-                                .await?;
-                            sqlx::query("PRAGMA busy_timeout = 10000")
-                                .execute(&mut *conn)
-                                .await?;
-                            sqlx::query("PRAGMA foreign_keys = ON")
-                                .execute(&mut *conn)
-                                .await?;
-                            Ok(())
-                        })
-                    });
+                let mut pool_options = AnyPoolOptions::new().after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        // NORMAL is durable across process crashes in WAL mode; a
+                        // busy timeout covers other processes on the same file.
+                        sqlx::query("PRAGMA synchronous = NORMAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA foreign_keys = ON")
+                            .execute(&mut *conn)
+                            .await?;
+                        Ok(())
+                    })
+                });
                 if in_memory {
                     // Every connection to `:memory:` is its own database: keep exactly one,
                     // forever.
@@ -323,17 +324,27 @@ impl WriteTx<'_> {
     }
 
     /// Marks versions deleted (soft delete); `None` = every version of the subject.
-    pub async fn soft_delete(&mut self, subject: &str, version: Option<i64>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE versions SET deleted = 1 WHERE subject = $1 AND ($2 = 0 OR version = $2)")
-            .bind(subject)
-            .bind(version.unwrap_or(0))
-            .execute(&mut *self.tx)
-            .await?;
+    pub async fn soft_delete(
+        &mut self,
+        subject: &str,
+        version: Option<i64>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE versions SET deleted = 1 WHERE subject = $1 AND ($2 = 0 OR version = $2)",
+        )
+        .bind(subject)
+        .bind(version.unwrap_or(0))
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 
     /// Removes version rows (hard delete), then every schema no version carries any more.
-    pub async fn hard_delete(&mut self, subject: &str, version: Option<i64>) -> Result<Vec<i64>, StoreError> {
+    pub async fn hard_delete(
+        &mut self,
+        subject: &str,
+        version: Option<i64>,
+    ) -> Result<Vec<i64>, StoreError> {
         sqlx::query("DELETE FROM versions WHERE subject = $1 AND ($2 = 0 OR version = $2)")
             .bind(subject)
             .bind(version.unwrap_or(0))
@@ -361,7 +372,11 @@ impl WriteTx<'_> {
     }
 
     /// Replaces the settings of `scope`; a scope with nothing set is removed.
-    pub async fn put_settings(&mut self, scope: &str, settings: &Settings) -> Result<(), StoreError> {
+    pub async fn put_settings(
+        &mut self,
+        scope: &str,
+        settings: &Settings,
+    ) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM settings WHERE scope = $1")
             .bind(scope)
             .execute(&mut *self.tx)
@@ -399,7 +414,10 @@ fn version_row(row: &sqlx::any::AnyRow) -> Result<VersionRow, StoreError> {
     })
 }
 
-pub async fn versions(conn: &mut AnyConnection, subject: &str) -> Result<Vec<VersionRow>, StoreError> {
+pub async fn versions(
+    conn: &mut AnyConnection,
+    subject: &str,
+) -> Result<Vec<VersionRow>, StoreError> {
     let rows = sqlx::query(
         "SELECT subject, version, schema_id, deleted, created_at FROM versions \
          WHERE subject = $1 ORDER BY version",
@@ -410,7 +428,10 @@ pub async fn versions(conn: &mut AnyConnection, subject: &str) -> Result<Vec<Ver
     rows.iter().map(version_row).collect()
 }
 
-pub async fn schema_by_id(conn: &mut AnyConnection, id: i64) -> Result<Option<StoredSchema>, StoreError> {
+pub async fn schema_by_id(
+    conn: &mut AnyConnection,
+    id: i64,
+) -> Result<Option<StoredSchema>, StoreError> {
     let Some(row) = sqlx::query(
         "SELECT id, schema_type, schema_text, references_json FROM schemas WHERE id = $1",
     )
@@ -434,10 +455,11 @@ pub async fn schema_by_id(conn: &mut AnyConnection, id: i64) -> Result<Option<St
 }
 
 pub async fn settings(conn: &mut AnyConnection, scope: &str) -> Result<Settings, StoreError> {
-    let Some(row) = sqlx::query("SELECT compatibility, normalize, mode FROM settings WHERE scope = $1")
-        .bind(scope)
-        .fetch_optional(&mut *conn)
-        .await?
+    let Some(row) =
+        sqlx::query("SELECT compatibility, normalize, mode FROM settings WHERE scope = $1")
+            .bind(scope)
+            .fetch_optional(&mut *conn)
+            .await?
     else {
         return Ok(Settings::default());
     };
@@ -472,7 +494,10 @@ pub async fn referenced_by(
     .bind(version)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows.iter().map(|row| row.try_get(0)).collect::<Result<_, _>>()?)
+    Ok(rows
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?)
 }
 
 /// The live (or any, with `include_deleted`) version with the highest number.
@@ -560,7 +585,10 @@ pub async fn counts(conn: &mut AnyConnection) -> Result<(i64, i64), StoreError> 
 }
 
 /// The id of the schema with this content key, if stored.
-pub async fn schema_id_by_content(conn: &mut AnyConnection, key: &str) -> Result<Option<i64>, StoreError> {
+pub async fn schema_id_by_content(
+    conn: &mut AnyConnection,
+    key: &str,
+) -> Result<Option<i64>, StoreError> {
     let row = sqlx::query("SELECT id FROM schemas WHERE content_key = $1")
         .bind(key)
         .fetch_optional(&mut *conn)
@@ -569,7 +597,10 @@ pub async fn schema_id_by_content(conn: &mut AnyConnection, key: &str) -> Result
 }
 
 /// Whether any subject has ever had a version (for the IMPORT mode guard).
-pub async fn has_any_version(conn: &mut AnyConnection, subject: Option<&str>) -> Result<bool, StoreError> {
+pub async fn has_any_version(
+    conn: &mut AnyConnection,
+    subject: Option<&str>,
+) -> Result<bool, StoreError> {
     let row = sqlx::query(
         "SELECT COUNT(*) FROM versions WHERE deleted = 0 AND ($1 = '' OR subject = $1)",
     )
@@ -580,3 +611,51 @@ pub async fn has_any_version(conn: &mut AnyConnection, subject: Option<&str>) ->
     Ok(count > 0)
 }
 
+/// The newest live version of `subject` that carries schema `schema_id`.
+pub async fn live_version_with_schema(
+    conn: &mut AnyConnection,
+    subject: &str,
+    schema_id: i64,
+) -> Result<Option<VersionRow>, StoreError> {
+    let row = sqlx::query(
+        "SELECT subject, version, schema_id, deleted, created_at FROM versions \
+         WHERE subject = $1 AND schema_id = $2 AND deleted = 0 ORDER BY version DESC LIMIT 1",
+    )
+    .bind(subject)
+    .bind(schema_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|row| version_row(&row)).transpose()
+}
+
+/// The highest version number `subject` ever had that still has a row (0 when none):
+/// soft-deleted versions count, so numbers never repeat.
+pub async fn max_version(conn: &mut AnyConnection, subject: &str) -> Result<i64, StoreError> {
+    let row = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM versions WHERE subject = $1")
+        .bind(subject)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(row.try_get(0)?)
+}
+
+/// Live versions of `subject` in version order; only the newest with `newest_only`.
+pub async fn live_versions(
+    conn: &mut AnyConnection,
+    subject: &str,
+    newest_only: bool,
+) -> Result<Vec<VersionRow>, StoreError> {
+    if newest_only {
+        return Ok(latest_version(conn, subject, false)
+            .await?
+            .into_iter()
+            .collect());
+    }
+    let rows = sqlx::query(
+        "SELECT subject, version, schema_id, deleted, created_at FROM versions \
+         WHERE subject = $1 AND deleted = 0 ORDER BY version",
+    )
+    .bind(subject)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(version_row).collect()
+}

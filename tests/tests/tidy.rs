@@ -9,17 +9,30 @@ use std::process::Command;
 use serde_json::Value;
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// Package name -> names of its normal (non-dev, non-build) dependencies.
 fn dependencies() -> BTreeMap<String, Vec<String>> {
     let output = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .current_dir(workspace_root())
         .output()
         .expect("cargo metadata");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let metadata: Value = serde_json::from_slice(&output.stdout).unwrap();
     metadata["packages"]
         .as_array()
@@ -39,7 +52,9 @@ fn dependencies() -> BTreeMap<String, Vec<String>> {
 }
 
 fn assert_no_dependency(deps: &BTreeMap<String, Vec<String>>, package: &str, forbidden: &[&str]) {
-    let own = deps.get(package).unwrap_or_else(|| panic!("no package {package}"));
+    let own = deps
+        .get(package)
+        .unwrap_or_else(|| panic!("no package {package}"));
     for name in forbidden {
         assert!(
             !own.iter().any(|dep| dep == name),
@@ -83,10 +98,23 @@ fn registry_and_runtime_do_not_reach_into_each_other() {
     assert_no_dependency(
         &deps,
         "eventschema-registry",
-        &["eventschema", "eventschema-codegen", "eventschema-macros", "eventschema-cli"],
+        &[
+            "eventschema",
+            "eventschema-codegen",
+            "eventschema-macros",
+            "eventschema-cli",
+        ],
     );
-    assert_no_dependency(&deps, "eventschema", &["eventschema-registry", "eventschema-cli", "axum"]);
-    assert_no_dependency(&deps, "eventschema-codegen", &["axum", "sqlx", "eventschema-cli"]);
+    assert_no_dependency(
+        &deps,
+        "eventschema",
+        &["eventschema-registry", "eventschema-cli", "axum"],
+    );
+    assert_no_dependency(
+        &deps,
+        "eventschema-codegen",
+        &["axum", "sqlx", "eventschema-cli"],
+    );
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -94,7 +122,9 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         if path.is_dir() {
-            if !matches!(name.as_str(), "target" | ".git" | "fuzz" | "node_modules") && !name.starts_with('.') {
+            if !matches!(name.as_str(), "target" | ".git" | "fuzz" | "node_modules")
+                && !name.starts_with('.')
+            {
                 rust_files(&path, out);
             }
         } else if name.ends_with(".rs") {
@@ -107,7 +137,9 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn every_rust_file_says_what_it_is_for() {
     let root = workspace_root();
     let mut files = Vec::new();
-    for folder in ["core", "registry", "codegen", "macros", "runtime", "cli", "tests", "bench"] {
+    for folder in [
+        "core", "registry", "codegen", "macros", "runtime", "cli", "tests", "bench",
+    ] {
         let dir = root.join(folder);
         if dir.is_dir() {
             rust_files(&dir, &mut files);
@@ -118,10 +150,16 @@ fn every_rust_file_says_what_it_is_for() {
         .iter()
         .filter(|path| {
             let text = std::fs::read_to_string(path).unwrap();
-            let first = text.lines().find(|line| !line.trim().is_empty()).unwrap_or("");
+            let first = text
+                .lines()
+                .find(|line| !line.trim().is_empty())
+                .unwrap_or("");
             !first.starts_with("//!")
         })
         .map(|path| path.strip_prefix(&root).unwrap().display().to_string())
         .collect();
-    assert!(missing.is_empty(), "files without a //! header: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "files without a //! header: {missing:#?}"
+    );
 }

@@ -24,14 +24,20 @@ async fn incompatible_registration_is_refused_with_409(db: &TestDatabase) {
     assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
     assert_eq!(refused.error_code(), 409);
     let message = refused.body["message"].as_str().unwrap();
-    assert!(message.contains("READER_FIELD_MISSING_DEFAULT_VALUE"), "{message}");
+    assert!(
+        message.contains("READER_FIELD_MISSING_DEFAULT_VALUE"),
+        "{message}"
+    );
     assert!(message.contains("sku"), "{message}");
     // Nothing was stored.
     assert_eq!(app.get("/subjects/s/versions").await.body, json!([1]));
 
     // `force=true` skips the check.
     let forced = app
-        .post("/subjects/s/versions?force=true", &body(&order_with_required_sku()))
+        .post(
+            "/subjects/s/versions?force=true",
+            &body(&order_with_required_sku()),
+        )
         .await;
     assert_eq!(forced.status, StatusCode::OK, "{}", forced.text);
 }
@@ -42,21 +48,37 @@ async fn changing_the_level_changes_the_answer(db: &TestDatabase) {
     let path = "/compatibility/subjects/s/versions/latest";
     let candidate = body(&order_with_required_sku());
 
-    assert_eq!(app.post(path, &candidate).await.body, json!({"is_compatible": false}));
+    assert_eq!(
+        app.post(path, &candidate).await.body,
+        json!({"is_compatible": false})
+    );
     app.set_level("s", "FORWARD").await;
-    assert_eq!(app.post(path, &candidate).await.body, json!({"is_compatible": true}));
+    assert_eq!(
+        app.post(path, &candidate).await.body,
+        json!({"is_compatible": true})
+    );
     app.set_level("s", "full").await;
-    assert_eq!(app.post(path, &candidate).await.body, json!({"is_compatible": false}));
+    assert_eq!(
+        app.post(path, &candidate).await.body,
+        json!({"is_compatible": false})
+    );
     app.set_level("s", "NONE").await;
-    assert_eq!(app.post(path, &candidate).await.body, json!({"is_compatible": true}));
+    assert_eq!(
+        app.post(path, &candidate).await.body,
+        json!({"is_compatible": true})
+    );
     let registered = app.register("s", &order_with_required_sku()).await;
     assert_eq!(registered.status, StatusCode::OK, "{}", registered.text);
 
     // The global level applies where a subject has none of its own.
-    let put = app.put("/config", &json!({"compatibility": "FORWARD"})).await;
+    let put = app
+        .put("/config", &json!({"compatibility": "FORWARD"}))
+        .await;
     assert_eq!(put.body, json!({"compatibility": "FORWARD"}));
     app.register("g", &order_v1()).await;
-    let forward_ok = app.post("/compatibility/subjects/g/versions/latest", &candidate).await;
+    let forward_ok = app
+        .post("/compatibility/subjects/g/versions/latest", &candidate)
+        .await;
     assert_eq!(forward_ok.body, json!({"is_compatible": true}));
 }
 
@@ -72,13 +94,31 @@ async fn verbose_answers_explain(db: &TestDatabase) {
     assert_eq!(reply.body["is_compatible"], false, "{}", reply.text);
     let messages = reply.body["messages"].as_array().unwrap();
     assert!(messages.len() >= 2, "{}", reply.text);
-    assert!(messages[0].as_str().unwrap().contains("READER_FIELD_MISSING_DEFAULT_VALUE"));
-    assert!(messages.last().unwrap().as_str().unwrap().contains("BACKWARD"));
+    assert!(
+        messages[0]
+            .as_str()
+            .unwrap()
+            .contains("READER_FIELD_MISSING_DEFAULT_VALUE")
+    );
+    assert!(
+        messages
+            .last()
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .contains("BACKWARD")
+    );
 
     let compatible = app
-        .post("/compatibility/subjects/s/versions/latest?verbose=true", &body(&order_v2()))
+        .post(
+            "/compatibility/subjects/s/versions/latest?verbose=true",
+            &body(&order_v2()),
+        )
         .await;
-    assert_eq!(compatible.body, json!({"is_compatible": true, "messages": []}));
+    assert_eq!(
+        compatible.body,
+        json!({"is_compatible": true, "messages": []})
+    );
 
     // Not verbose: no messages key at all; Python sends `verbose=False`.
     let quiet = app
@@ -91,10 +131,15 @@ async fn verbose_answers_explain(db: &TestDatabase) {
 
     // An unparsable candidate is a 42201, or an explained `false` with verbose.
     let broken = json!({"schema": "{\"type\": \"record\"}"});
-    let plain = app.post("/compatibility/subjects/s/versions/latest", &broken).await;
+    let plain = app
+        .post("/compatibility/subjects/s/versions/latest", &broken)
+        .await;
     assert_eq!(plain.error_code(), 42201, "{}", plain.text);
     let explained = app
-        .post("/compatibility/subjects/s/versions/latest?verbose=true", &broken)
+        .post(
+            "/compatibility/subjects/s/versions/latest?verbose=true",
+            &broken,
+        )
         .await;
     assert_eq!(explained.body["is_compatible"], false, "{}", explained.text);
     assert_eq!(explained.body["messages"].as_array().map(Vec::len), Some(1));
@@ -111,21 +156,31 @@ async fn compatibility_endpoints_choose_the_history(db: &TestDatabase) {
     app.set_level("s", "BACKWARD_TRANSITIVE").await;
     // Candidate reads v2 (sku present) but not v1 (no sku, no default).
     let candidate = body(&v2);
-    let all = app.post("/compatibility/subjects/s/versions", &candidate).await;
+    let all = app
+        .post("/compatibility/subjects/s/versions", &candidate)
+        .await;
     assert_eq!(all.body, json!({"is_compatible": false}), "{}", all.text);
     // A named version is the whole history, even at a transitive level.
-    let only_v2 = app.post("/compatibility/subjects/s/versions/2", &candidate).await;
+    let only_v2 = app
+        .post("/compatibility/subjects/s/versions/2", &candidate)
+        .await;
     assert_eq!(only_v2.body, json!({"is_compatible": true}));
-    let only_v1 = app.post("/compatibility/subjects/s/versions/1", &candidate).await;
+    let only_v1 = app
+        .post("/compatibility/subjects/s/versions/1", &candidate)
+        .await;
     assert_eq!(only_v1.body, json!({"is_compatible": false}));
 
-    let missing_version = app.post("/compatibility/subjects/s/versions/9", &candidate).await;
+    let missing_version = app
+        .post("/compatibility/subjects/s/versions/9", &candidate)
+        .await;
     assert_eq!(missing_version.error_code(), 40402);
-    let unknown_subject_latest =
-        app.post("/compatibility/subjects/nobody/versions/latest", &candidate).await;
+    let unknown_subject_latest = app
+        .post("/compatibility/subjects/nobody/versions/latest", &candidate)
+        .await;
     assert_eq!(unknown_subject_latest.body, json!({"is_compatible": true}));
-    let unknown_subject_number =
-        app.post("/compatibility/subjects/nobody/versions/1", &candidate).await;
+    let unknown_subject_number = app
+        .post("/compatibility/subjects/nobody/versions/1", &candidate)
+        .await;
     assert_eq!(unknown_subject_number.error_code(), 40402);
 }
 
@@ -136,7 +191,10 @@ async fn json_schema_compatibility_is_enforced(db: &TestDatabase) {
     let with_required = json!({"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
                                "required": ["b"], "additionalProperties": false});
     let first = app
-        .post("/subjects/j/versions", &json!({"schema": closed.to_string(), "schemaType": "JSON"}))
+        .post(
+            "/subjects/j/versions",
+            &json!({"schema": closed.to_string(), "schemaType": "JSON"}),
+        )
         .await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.text);
     let refused = app

@@ -16,7 +16,10 @@ async fn same_schema_32_times_gives_one_id_and_version(db: &TestDatabase) {
     let app = TestApp::start(db).await;
     let schema = numbered_schema(0);
     let replies = futures::future::join_all((0..32).map(|_| app.register("s", &schema))).await;
-    let ids: BTreeSet<i64> = replies.iter().map(|r| r.body["id"].as_i64().unwrap()).collect();
+    let ids: BTreeSet<i64> = replies
+        .iter()
+        .map(|r| r.body["id"].as_i64().unwrap())
+        .collect();
     let versions: BTreeSet<i64> = replies
         .iter()
         .map(|r| r.body["version"].as_i64().unwrap())
@@ -35,20 +38,25 @@ async fn assert_versions_one_to_n(app: &TestApp, subject: &str, n: i64) {
 async fn different_schemas_32_at_once_get_versions_1_to_32(db: &TestDatabase) {
     let app = TestApp::start(db).await;
     app.set_level("s", "NONE").await;
-    let replies = futures::future::join_all(
-        (0..32).map(|n| {
-            let app = &app;
-            async move { app.register("s", &numbered_schema(n)).await }
-        }),
-    )
+    let replies = futures::future::join_all((0..32).map(|n| {
+        let app = &app;
+        async move { app.register("s", &numbered_schema(n)).await }
+    }))
     .await;
     let mut versions: Vec<i64> = replies
         .iter()
-        .map(|r| r.body["version"].as_i64().unwrap_or_else(|| panic!("{}", r.text)))
+        .map(|r| {
+            r.body["version"]
+                .as_i64()
+                .unwrap_or_else(|| panic!("{}", r.text))
+        })
         .collect();
     versions.sort_unstable();
     assert_eq!(versions, (1..=32).collect::<Vec<_>>());
-    let ids: BTreeSet<i64> = replies.iter().map(|r| r.body["id"].as_i64().unwrap()).collect();
+    let ids: BTreeSet<i64> = replies
+        .iter()
+        .map(|r| r.body["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids.len(), 32);
     assert_versions_one_to_n(&app, "s", 32).await;
 }
@@ -64,7 +72,11 @@ async fn two_instances_on_one_database(db: &TestDatabase) {
     .await;
     let mut versions: Vec<i64> = replies
         .iter()
-        .map(|r| r.body["version"].as_i64().unwrap_or_else(|| panic!("{}", r.text)))
+        .map(|r| {
+            r.body["version"]
+                .as_i64()
+                .unwrap_or_else(|| panic!("{}", r.text))
+        })
         .collect();
     versions.sort_unstable();
     assert_eq!(versions, (1..=32).collect::<Vec<_>>());
@@ -78,7 +90,12 @@ async fn two_instances_on_one_database(db: &TestDatabase) {
     .await;
     let pairs: BTreeSet<(i64, i64)> = replies
         .iter()
-        .map(|r| (r.body["id"].as_i64().unwrap(), r.body["version"].as_i64().unwrap()))
+        .map(|r| {
+            (
+                r.body["id"].as_i64().unwrap(),
+                r.body["version"].as_i64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(pairs.len(), 1, "{pairs:?}");
     assert_versions_one_to_n(&second, "s", 32).await;

@@ -9,7 +9,10 @@ use crate::subjects::{order_v1, order_v2};
 
 async fn config_get_put_delete(db: &TestDatabase) {
     let app = TestApp::start(db).await;
-    assert_eq!(app.get("/config").await.body, json!({"compatibilityLevel": "BACKWARD"}));
+    assert_eq!(
+        app.get("/config").await.body,
+        json!({"compatibilityLevel": "BACKWARD"})
+    );
 
     // No subject-level config: 40408 (kafkajs relies on this 404), unless defaultToGlobal.
     let own = app.get("/config/s").await;
@@ -19,27 +22,45 @@ async fn config_get_put_delete(db: &TestDatabase) {
     assert_eq!(defaulted.body, json!({"compatibilityLevel": "BACKWARD"}));
 
     // PUT takes and echoes `compatibility`; GET answers `compatibilityLevel`.
-    let put = app.put("/config/s", &json!({"compatibility": "full_transitive"})).await;
+    let put = app
+        .put("/config/s", &json!({"compatibility": "full_transitive"}))
+        .await;
     assert_eq!(put.body, json!({"compatibility": "FULL_TRANSITIVE"}));
-    assert_eq!(app.get("/config/s").await.body, json!({"compatibilityLevel": "FULL_TRANSITIVE"}));
+    assert_eq!(
+        app.get("/config/s").await.body,
+        json!({"compatibilityLevel": "FULL_TRANSITIVE"})
+    );
 
-    let invalid = app.put("/config/s", &json!({"compatibility": "SIDEWAYS"})).await;
+    let invalid = app
+        .put("/config/s", &json!({"compatibility": "SIDEWAYS"}))
+        .await;
     assert_eq!(invalid.error_code(), 42203, "{}", invalid.text);
     let missing = app.put("/config", &json!({})).await;
     assert_eq!(missing.error_code(), 42203, "{}", missing.text);
 
     let deleted = app.delete("/config/s").await;
-    assert_eq!(deleted.body, json!({"compatibilityLevel": "FULL_TRANSITIVE"}));
+    assert_eq!(
+        deleted.body,
+        json!({"compatibilityLevel": "FULL_TRANSITIVE"})
+    );
     assert_eq!(app.get("/config/s").await.error_code(), 40408);
     assert_eq!(app.delete("/config/s").await.error_code(), 40401);
 
     app.put("/config", &json!({"compatibility": "NONE"})).await;
-    assert_eq!(app.get("/config").await.body, json!({"compatibilityLevel": "NONE"}));
+    assert_eq!(
+        app.get("/config").await.body,
+        json!({"compatibilityLevel": "NONE"})
+    );
     let reset = app.delete("/config").await;
     assert_eq!(reset.body, json!({"compatibilityLevel": "NONE"}));
-    assert_eq!(app.get("/config").await.body, json!({"compatibilityLevel": "BACKWARD"}));
+    assert_eq!(
+        app.get("/config").await.body,
+        json!({"compatibilityLevel": "BACKWARD"})
+    );
 
-    let bad_subject = app.put("/config/%01bad", &json!({"compatibility": "NONE"})).await;
+    let bad_subject = app
+        .put("/config/%01bad", &json!({"compatibility": "NONE"}))
+        .await;
     assert_eq!(bad_subject.error_code(), 42208, "{}", bad_subject.text);
 }
 
@@ -59,7 +80,10 @@ async fn read_only_mode_refuses_writes(db: &TestDatabase) {
     assert_eq!(app.get("/subjects/s/versions").await.body, json!([1]));
     assert_eq!(app.register("t", &order_v1()).await.status, StatusCode::OK);
 
-    assert_eq!(app.delete("/mode/s").await.body, json!({"mode": "READONLY"}));
+    assert_eq!(
+        app.delete("/mode/s").await.body,
+        json!({"mode": "READONLY"})
+    );
     assert_eq!(app.register("s", &order_v2()).await.status, StatusCode::OK);
 
     // A global READONLY applies to every subject without a mode of its own.
@@ -77,7 +101,9 @@ async fn import_mode_keeps_given_ids(db: &TestDatabase) {
     // Existing schemas: IMPORT needs force.
     let refused = app.put("/mode", &json!({"mode": "IMPORT"})).await;
     assert_eq!(refused.error_code(), 42205, "{}", refused.text);
-    let forced = app.put("/mode/imported?force=true", &json!({"mode": "IMPORT"})).await;
+    let forced = app
+        .put("/mode/imported?force=true", &json!({"mode": "IMPORT"}))
+        .await;
     assert_eq!(forced.status, StatusCode::OK, "{}", forced.text);
 
     let imported = app
@@ -89,7 +115,10 @@ async fn import_mode_keeps_given_ids(db: &TestDatabase) {
     assert_eq!(imported.body["id"], 100, "{}", imported.text);
     assert_eq!(imported.body["version"], 7);
     assert_eq!(app.get("/schemas/ids/100").await.status, StatusCode::OK);
-    assert_eq!(app.get("/subjects/imported/versions").await.body, json!([7]));
+    assert_eq!(
+        app.get("/subjects/imported/versions").await.body,
+        json!([7])
+    );
 
     // An id already bound to other content is refused.
     let clash = app
@@ -103,7 +132,10 @@ async fn import_mode_keeps_given_ids(db: &TestDatabase) {
     // New ids continue after the imported one: never reused.
     app.delete("/mode/imported").await;
     let fresh = app
-        .register("fresh", &json!({"type": "record", "name": "Fresh", "fields": []}))
+        .register(
+            "fresh",
+            &json!({"type": "record", "name": "Fresh", "fields": []}),
+        )
         .await;
     assert!(fresh.body["id"].as_i64().unwrap() > 100, "{}", fresh.text);
 

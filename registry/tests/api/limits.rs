@@ -26,16 +26,36 @@ async fn malformed_bodies_and_schemas(db: &TestDatabase) {
     let cases: Vec<(Value, u32, &str)> = vec![
         (json!({}), 42201, "schema"),
         (json!({"schema": ""}), 42201, "mpty"),
-        (json!({"schema": "{\"type\": \"record\", \"name\": \"X\""}), 42201, "line 1"),
-        (json!({"schema": "{\"type\": \"nonsense\"}"}), 42201, "nonsense"),
-        (json!({"schema": "syntax = \"proto3\";", "schemaType": "PROTOBUF"}), 42201, "PROTOBUF"),
+        (
+            json!({"schema": "{\"type\": \"record\", \"name\": \"X\""}),
+            42201,
+            "line 1",
+        ),
+        (
+            json!({"schema": "{\"type\": \"nonsense\"}"}),
+            42201,
+            "nonsense",
+        ),
+        (
+            json!({"schema": "syntax = \"proto3\";", "schemaType": "PROTOBUF"}),
+            42201,
+            "PROTOBUF",
+        ),
         (json!({"schema": "{}", "schemaType": "XML"}), 42201, "XML"),
     ];
     for (body, code, needle) in cases {
         let reply = app.post("/subjects/s/versions", &body).await;
-        assert_eq!(reply.error_code(), i64::from(code), "{body}: {}", reply.text);
+        assert_eq!(
+            reply.error_code(),
+            i64::from(code),
+            "{body}: {}",
+            reply.text
+        );
         let message = reply.body["message"].as_str().unwrap();
-        assert!(message.contains(needle), "{body}: '{message}' should mention '{needle}'");
+        assert!(
+            message.contains(needle),
+            "{body}: '{message}' should mention '{needle}'"
+        );
     }
 
     // Control characters make an invalid subject.
@@ -77,7 +97,9 @@ async fn size_and_depth_limits(db: &TestDatabase) {
 
     // Far past serde_json's own recursion limit: still a clean 42201.
     let very_deep = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
-    let reply = app.post("/subjects/s/versions", &json!({"schema": very_deep})).await;
+    let reply = app
+        .post("/subjects/s/versions", &json!({"schema": very_deep}))
+        .await;
     assert_eq!(reply.error_code(), 42201, "{}", reply.text);
 }
 

@@ -11,7 +11,9 @@ async fn avro_references(db: &TestDatabase) {
     let app = TestApp::start(db).await;
     let address = json!({"type": "record", "name": "Address", "namespace": "shop",
                          "fields": [{"name": "street", "type": "string"}]});
-    let address_id = app.register("address", &address).await.body["id"].as_i64().unwrap();
+    let address_id = app.register("address", &address).await.body["id"]
+        .as_i64()
+        .unwrap();
     let customer = json!({"type": "record", "name": "Customer", "namespace": "shop",
                           "fields": [{"name": "address", "type": "shop.Address"}]});
     let references = json!([{"name": "shop.Address", "subject": "address", "version": 1}]);
@@ -30,7 +32,9 @@ async fn avro_references(db: &TestDatabase) {
     let version = app.get("/subjects/customer/versions/1").await;
     assert_eq!(version.body["references"], references);
     assert_eq!(
-        app.get("/subjects/address/versions/1/referencedby").await.body,
+        app.get("/subjects/address/versions/1/referencedby")
+            .await
+            .body,
         json!([id])
     );
 
@@ -41,7 +45,10 @@ async fn avro_references(db: &TestDatabase) {
 
     // Without the reference the type name is unknown.
     let unresolved = app
-        .post("/subjects/customer2/versions", &json!({"schema": customer.to_string()}))
+        .post(
+            "/subjects/customer2/versions",
+            &json!({"schema": customer.to_string()}),
+        )
         .await;
     assert_eq!(unresolved.error_code(), 42201, "{}", unresolved.text);
     let dangling = app

@@ -49,8 +49,14 @@ async fn register_assigns_ids_and_versions(db: &TestDatabase) {
     assert_ne!(id1, id2);
     assert_eq!(second.body["version"], 2);
 
-    assert_eq!(app.get("/subjects/orders-value/versions").await.body, json!([1, 2]));
-    assert_eq!(app.get("/subjects").await.body, json!(["orders-value", "other-value"]));
+    assert_eq!(
+        app.get("/subjects/orders-value/versions").await.body,
+        json!([1, 2])
+    );
+    assert_eq!(
+        app.get("/subjects").await.body,
+        json!(["orders-value", "other-value"])
+    );
     let subjects_of_id = app.get(&format!("/schemas/ids/{id1}/subjects")).await;
     assert_eq!(subjects_of_id.body, json!(["orders-value", "other-value"]));
     let versions_of_id = app.get(&format!("/schemas/ids/{id1}/versions")).await;
@@ -62,7 +68,9 @@ async fn register_assigns_ids_and_versions(db: &TestDatabase) {
 
 async fn reads_by_id_and_version(db: &TestDatabase) {
     let app = TestApp::start(db).await;
-    let id = app.register("s", &order_v1()).await.body["id"].as_i64().unwrap();
+    let id = app.register("s", &order_v1()).await.body["id"]
+        .as_i64()
+        .unwrap();
     app.register("s", &order_v2()).await;
 
     let by_id = app.get(&format!("/schemas/ids/{id}")).await;
@@ -74,7 +82,9 @@ async fn reads_by_id_and_version(db: &TestDatabase) {
     assert!(by_id.body.get("references").is_none(), "{}", by_id.text);
 
     // A subject the id does not belong to is only a lookup context: still found.
-    let with_subject = app.get(&format!("/schemas/ids/{id}?subject=unrelated-value")).await;
+    let with_subject = app
+        .get(&format!("/schemas/ids/{id}?subject=unrelated-value"))
+        .await;
     assert_eq!(with_subject.status, StatusCode::OK);
 
     let raw = app.get(&format!("/schemas/ids/{id}/schema")).await;
@@ -125,16 +135,24 @@ async fn unknown_things_are_404s(db: &TestDatabase) {
             format!("{code}")[..3].parse::<u64>().unwrap(),
             "{path}"
         );
-        assert!(reply.body["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(
+            reply.body["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
     }
 }
 
 async fn lookup_finds_the_version(db: &TestDatabase) {
     let app = TestApp::start(db).await;
-    let id = app.register("s", &order_v1()).await.body["id"].as_i64().unwrap();
+    let id = app.register("s", &order_v1()).await.body["id"]
+        .as_i64()
+        .unwrap();
     app.register("s", &order_v2()).await;
 
-    let found = app.post("/subjects/s", &json!({"schema": order_v1().to_string()})).await;
+    let found = app
+        .post("/subjects/s", &json!({"schema": order_v1().to_string()}))
+        .await;
     assert_eq!(found.status, StatusCode::OK, "{}", found.text);
     assert_eq!(found.body["version"], 1);
     assert_eq!(found.body["id"].as_i64(), Some(id));
@@ -157,13 +175,16 @@ async fn lookup_finds_the_version(db: &TestDatabase) {
         .await;
     assert_eq!(missing.error_code(), 40403, "{}", missing.text);
 
-    let unknown_subject = app.post("/subjects/nope", &json!({"schema": order_v1().to_string()})).await;
+    let unknown_subject = app
+        .post("/subjects/nope", &json!({"schema": order_v1().to_string()}))
+        .await;
     assert_eq!(unknown_subject.error_code(), 40401);
 }
 
 async fn json_schemas_register_and_read_back(db: &TestDatabase) {
     let app = TestApp::start(db).await;
-    let schema = json!({"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]});
+    let schema =
+        json!({"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]});
     let reply = app
         .post(
             "/subjects/json-value/versions",
@@ -179,7 +200,10 @@ async fn json_schemas_register_and_read_back(db: &TestDatabase) {
 
     // The same text as AVRO is another schema (and not a valid Avro one at that).
     let as_avro = app
-        .post("/subjects/json-value/versions", &json!({"schema": schema.to_string()}))
+        .post(
+            "/subjects/json-value/versions",
+            &json!({"schema": schema.to_string()}),
+        )
         .await;
     assert_eq!(as_avro.error_code(), 42201, "{}", as_avro.text);
 }

@@ -17,7 +17,10 @@ async fn content_types_are_negotiated(db: &TestDatabase) {
     );
     let cases = [
         ("application/json", "application/json"),
-        ("application/vnd.schemaregistry+json", "application/vnd.schemaregistry+json"),
+        (
+            "application/vnd.schemaregistry+json",
+            "application/vnd.schemaregistry+json",
+        ),
         (
             "application/vnd.schemaregistry.v1+json, application/vnd.schemaregistry+json, application/json",
             "application/vnd.schemaregistry.v1+json",
@@ -28,11 +31,20 @@ async fn content_types_are_negotiated(db: &TestDatabase) {
         let reply = app
             .request_with(Method::GET, "/subjects", None, &[("accept", accept)])
             .await;
-        assert_eq!(reply.headers[header::CONTENT_TYPE], expected, "Accept: {accept}");
+        assert_eq!(
+            reply.headers[header::CONTENT_TYPE],
+            expected,
+            "Accept: {accept}"
+        );
     }
     // Errors use the same negotiation and shape.
     let error = app
-        .request_with(Method::GET, "/subjects/x/versions", None, &[("accept", "application/json")])
+        .request_with(
+            Method::GET,
+            "/subjects/x/versions",
+            None,
+            &[("accept", "application/json")],
+        )
         .await;
     assert_eq!(error.headers[header::CONTENT_TYPE], "application/json");
     assert_eq!(error.error_code(), 40401);
@@ -45,13 +57,20 @@ async fn content_types_are_negotiated(db: &TestDatabase) {
         Some("application/octet-stream"),
         None,
     ] {
-        let mut builder = Request::builder().method(Method::POST).uri("/subjects/ct/versions");
+        let mut builder = Request::builder()
+            .method(Method::POST)
+            .uri("/subjects/ct/versions");
         if let Some(content_type) = content_type {
             builder = builder.header("content-type", content_type);
         }
         let body = json!({"schema": order_v1().to_string()}).to_string();
         let reply = app.send(builder.body(Body::from(body)).unwrap()).await;
-        assert_eq!(reply.status, StatusCode::OK, "{content_type:?}: {}", reply.text);
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{content_type:?}: {}",
+            reply.text
+        );
     }
 
     let wrong_method = app.request(Method::PATCH, "/subjects", None).await;
@@ -68,14 +87,28 @@ async fn misc_endpoints(db: &TestDatabase) {
     app.register("m", &order_v1()).await;
     let metrics = app.get("/metrics").await;
     assert_eq!(metrics.status, StatusCode::OK);
-    assert!(metrics.text.contains("eventschema_registry_schemas 1"), "{}", metrics.text);
-    assert!(metrics.text.contains("eventschema_registry_subjects 1"), "{}", metrics.text);
     assert!(
-        metrics.text.contains("eventschema_registry_http_requests_total"),
+        metrics.text.contains("eventschema_registry_schemas 1"),
         "{}",
         metrics.text
     );
-    assert!(metrics.text.contains("eventschema_registry_http_request_duration_seconds"));
+    assert!(
+        metrics.text.contains("eventschema_registry_subjects 1"),
+        "{}",
+        metrics.text
+    );
+    assert!(
+        metrics
+            .text
+            .contains("eventschema_registry_http_requests_total"),
+        "{}",
+        metrics.text
+    );
+    assert!(
+        metrics
+            .text
+            .contains("eventschema_registry_http_request_duration_seconds")
+    );
 }
 
 async fn pagination_and_prefixes(db: &TestDatabase) {
@@ -83,9 +116,26 @@ async fn pagination_and_prefixes(db: &TestDatabase) {
     for subject in ["a-1", "a-2", "b-1"] {
         app.register(subject, &order_v1()).await;
     }
-    assert_eq!(app.get("/subjects?subjectPrefix=a-").await.body, json!(["a-1", "a-2"]));
-    assert_eq!(app.get("/subjects?offset=1&limit=1").await.body, json!(["a-2"]));
-    assert_eq!(app.get("/subjects?limit=-1").await.body.as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        app.get("/subjects?subjectPrefix=a-").await.body,
+        json!(["a-1", "a-2"])
+    );
+    assert_eq!(
+        app.get("/subjects?offset=1&limit=1").await.body,
+        json!(["a-2"])
+    );
+    assert_eq!(
+        app.get("/subjects?limit=-1")
+            .await
+            .body
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
 }
 
-backend_tests!(content_types_are_negotiated, misc_endpoints, pagination_and_prefixes);
+backend_tests!(
+    content_types_are_negotiated,
+    misc_endpoints,
+    pagination_and_prefixes
+);
