@@ -11,6 +11,7 @@
 
 pub mod avro;
 pub mod compat;
+pub mod diff;
 pub mod error;
 pub mod json;
 pub mod schema;
@@ -21,6 +22,5 @@ pub use compat::{
 };
 pub use error::SchemaError;
 pub use schema::{
-    Limits, ParsedSchema, Reference, ReferenceResolver, ReferencedSchema, ResolveError,
-    SchemaType,
+    Limits, ParsedSchema, Reference, ReferenceResolver, ReferencedSchema, ResolveError, SchemaType,
 };

@@ -109,3 +109,10 @@ pub struct ConfigResponse {
 pub struct ModeBody {
     pub mode: String,
 }
+
+/// The body of every error answer: `{"error_code": 40401, "message": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ErrorResponse {
+    pub error_code: u32,
+    pub message: String,
+}

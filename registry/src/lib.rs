@@ -12,6 +12,8 @@
 //! a typed client without any server dependency, for build scripts and the CLI.
 
 pub mod api;
+#[cfg(feature = "client")]
+pub mod client;
 #[cfg(feature = "server")]
 pub mod error;
 #[cfg(feature = "server")]
@@ -25,6 +27,8 @@ pub mod store;
 #[cfg(feature = "server")]
 mod server;
 
+#[cfg(feature = "client")]
+pub use client::{Client, ClientError};
 #[cfg(feature = "server")]
 pub use error::ApiError;
 #[cfg(feature = "server")]
