@@ -1,0 +1,1224 @@
+//! The in-process bus, the embedded default transport: publish (typed, envelope, or raw
+//! wire bytes), validation before enqueue, consumer groups with competing instances,
+//! subject wildcards, per-key ordering through a key-hashed pool of serial workers,
+//! bounded queues with back pressure, idempotent handling, retries, the circuit breaker,
+//! dead letters and replay, and graceful shutdown.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use backon::Retryable as _;
+use chrono::Utc;
+use serde_json::Value;
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
+use tracing::Instrument as _;
+
+use crate::BoxFuture;
+use crate::dlq::{DeadLetter, DeadLetterStore, MemoryDlq};
+use crate::envelope::{Binding, Envelope, ext};
+use crate::error::{EnvelopeError, ErrorClass, HandlerError, PublishError, SubscribeError};
+use crate::event::{Event, dataschema_uri};
+use crate::idempotency::{Claim, DEFAULT_RETENTION, DedupKey, IdempotencyStore, MemoryStore};
+use crate::metrics::Metrics;
+use crate::retry::{BreakerConfig, CircuitBreaker, RetryPolicy};
+use crate::subject::SubjectPattern;
+use crate::validation::{Invalid, InvalidReason, SchemaCatalog};
+
+/// What a publisher does when a group's queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenFull {
+    /// Wait for room (back pressure onto the publisher).
+    Wait,
+    /// Fail with [`PublishError::QueueFull`]; nothing is enqueued anywhere.
+    FailFast,
+}
+
+/// Configuration of a bus; group defaults can be overridden per subscription.
+#[derive(Debug, Clone)]
+pub struct BusConfig {
+    /// `source` of the events this bus publishes.
+    pub source: String,
+    /// Capacity of each worker queue.
+    pub queue_capacity: usize,
+    /// Serial workers per group instance: different keys run in parallel up to this.
+    pub concurrency: usize,
+    pub when_full: WhenFull,
+    /// Events larger than this (attributes + data, or raw bytes) are dead-lettered.
+    pub max_event_bytes: usize,
+    /// Validate every event against the schema catalog before enqueueing it.
+    pub validate: bool,
+    /// Producer rate limit, events per second (`None`: unlimited).
+    pub publish_rate: Option<u32>,
+    pub retry: RetryPolicy,
+    /// `None`: no circuit breaker.
+    pub breaker: Option<BreakerConfig>,
+    /// How long a claim protects a running handler before another worker may take over.
+    pub lease: Duration,
+    /// How long completed keys are kept (the deduplication window).
+    pub retention: Duration,
+}
+
+impl Default for BusConfig {
+    fn default() -> Self {
+        BusConfig {
+            source: "urn:eventschema:bus".to_owned(),
+            queue_capacity: 1024,
+            concurrency: 8,
+            when_full: WhenFull::Wait,
+            max_event_bytes: 1024 * 1024,
+            validate: true,
+            publish_rate: None,
+            retry: RetryPolicy::default(),
+            breaker: Some(BreakerConfig::default()),
+            lease: Duration::from_secs(30),
+            retention: DEFAULT_RETENTION,
+        }
+    }
+}
+
+/// What became of a published event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishOutcome {
+    /// Enqueued for this many groups (0: nobody subscribes).
+    Enqueued(usize),
+    /// Refused by validation and dead-lettered (never reaches a handler).
+    DeadLettered(Invalid),
+}
+
+/// Upcast function for one event type: `(written version, data) -> data of the newest
+/// version`. Generated code will register these; handlers then see only the newest type.
+pub type UpcastFn = dyn Fn(u32, Value) -> Result<Value, String> + Send + Sync;
+
+type Item = Option<Arc<Envelope>>; // None: stop one worker
+
+struct Shard {
+    tx: mpsc::Sender<Item>,
+    rx: tokio::sync::Mutex<mpsc::Receiver<Item>>,
+}
+
+struct Group {
+    name: Arc<str>,
+    patterns: Vec<String>,
+    shards: Vec<Shard>,
+    instances: AtomicUsize,
+    breaker: Option<Arc<CircuitBreaker>>,
+}
+
+impl Group {
+    fn matches(&self, routes: &[SubjectPattern], ty: &str) -> bool {
+        routes.iter().any(|p| p.matches(ty))
+    }
+}
+
+struct GroupEntry {
+    group: Arc<Group>,
+    routes: Vec<SubjectPattern>,
+}
+
+struct Inner {
+    config: BusConfig,
+    catalog: Arc<SchemaCatalog>,
+    dlq: Arc<dyn DeadLetterStore>,
+    default_store: Arc<dyn IdempotencyStore>,
+    upcasters: RwLock<HashMap<String, Arc<UpcastFn>>>,
+    groups: RwLock<Arc<Vec<GroupEntry>>>,
+    closed: AtomicBool,
+    pending: AtomicUsize,
+    idle: Notify,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+    limiter: Option<tokio::sync::Mutex<(f64, tokio::time::Instant)>>,
+    metrics: Metrics,
+}
+
+/// The in-process bus. Cheap to clone; [`Bus::shutdown`] stops it.
+#[derive(Clone)]
+pub struct Bus {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bus")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn invalid_from(error: &EnvelopeError) -> Invalid {
+    let reason = match error {
+        EnvelopeError::SpecVersion(_) => InvalidReason::UnsupportedSpecVersion,
+        EnvelopeError::Oversized { .. } => InvalidReason::Oversized,
+        EnvelopeError::Missing(_) => InvalidReason::MissingAttribute,
+        _ => InvalidReason::MalformedEnvelope,
+    };
+    Invalid::new(reason, error.to_string())
+}
+
+impl Bus {
+    /// A bus with an embedded schema catalog, in-memory idempotency and dead letters.
+    pub fn new(config: BusConfig) -> Self {
+        Self::with_parts(
+            config,
+            Arc::new(SchemaCatalog::new()),
+            Arc::new(MemoryDlq::new()),
+            Arc::new(MemoryStore::new()),
+        )
+    }
+
+    /// A bus over the given catalog, dead-letter store and default idempotency store.
+    pub fn with_parts(
+        config: BusConfig,
+        catalog: Arc<SchemaCatalog>,
+        dlq: Arc<dyn DeadLetterStore>,
+        default_store: Arc<dyn IdempotencyStore>,
+    ) -> Self {
+        if config.retention < config.retry.horizon() {
+            tracing::warn!(
+                retention = ?config.retention,
+                horizon = ?config.retry.horizon(),
+                "idempotency retention is shorter than the retry horizon"
+            );
+        }
+        let limiter = config
+            .publish_rate
+            .map(|rate| tokio::sync::Mutex::new((f64::from(rate), tokio::time::Instant::now())));
+        Bus {
+            inner: Arc::new(Inner {
+                config,
+                catalog,
+                dlq,
+                default_store,
+                upcasters: RwLock::new(HashMap::new()),
+                groups: RwLock::new(Arc::new(Vec::new())),
+                closed: AtomicBool::new(false),
+                pending: AtomicUsize::new(0),
+                idle: Notify::new(),
+                workers: Mutex::new(Vec::new()),
+                limiter,
+                metrics: Metrics::default(),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &BusConfig {
+        &self.inner.config
+    }
+    pub fn catalog(&self) -> &Arc<SchemaCatalog> {
+        &self.inner.catalog
+    }
+    pub fn dead_letters(&self) -> &Arc<dyn DeadLetterStore> {
+        &self.inner.dlq
+    }
+
+    /// Registers the upcaster for `event_type`.
+    pub fn register_upcaster(
+        &self,
+        event_type: &str,
+        upcast: impl Fn(u32, Value) -> Result<Value, String> + Send + Sync + 'static,
+    ) {
+        if let Ok(mut map) = self.inner.upcasters.write() {
+            map.insert(event_type.to_owned(), Arc::new(upcast));
+        }
+    }
+
+    /// Starts describing an instance of consumer group `group`.
+    pub fn subscribe(&self, group: &str) -> Subscription {
+        Subscription {
+            bus: self.clone(),
+            group: group.to_owned(),
+            handlers: Vec::new(),
+            guard: Guard::Store(self.inner.default_store.clone()),
+            retry: self.inner.config.retry.clone(),
+        }
+    }
+
+    /// Builds the envelope of a typed event (new id, `time`, `dataschema`,
+    /// `schemaversion`, keys; correlation and causation from `parent`).
+    pub fn envelope_for<E: Event>(
+        &self,
+        event: &E,
+        parent: Option<&Envelope>,
+    ) -> Result<Envelope, PublishError> {
+        let id = uuid::Uuid::now_v7().to_string();
+        let mut envelope = Envelope::new(id, self.inner.config.source.clone(), E::TYPE)?;
+        envelope.set_time_now();
+        envelope.set_datacontenttype(E::CONTENT_TYPE)?;
+        envelope.set_dataschema(dataschema_uri(E::SUBJECT, E::VERSION))?;
+        envelope.set_extension(ext::SCHEMA_VERSION, E::VERSION.to_string())?;
+        if let Some(id) = E::SCHEMA_ID {
+            envelope.set_extension(ext::SCHEMA_ID, id.to_string())?;
+        }
+        if let Some(key) = event.partition_key() {
+            envelope.set_extension(ext::PARTITION_KEY, key)?;
+        }
+        if let Some(key) = event.idempotency_key() {
+            envelope.set_extension(ext::IDEMPOTENCY_KEY, key)?;
+        }
+        propagate(&mut envelope, parent)?;
+        envelope.set_data(event.encode()?);
+        Ok(envelope)
+    }
+
+    /// Publishes a typed event.
+    pub async fn publish<E: Event>(&self, event: &E) -> Result<PublishOutcome, PublishError> {
+        let envelope = self.envelope_for(event, None)?;
+        self.publish_envelope(envelope).await
+    }
+
+    /// Publishes an envelope as is (its `id` and keys are kept: replays and re-sends
+    /// deduplicate).
+    pub async fn publish_envelope(
+        &self,
+        envelope: Envelope,
+    ) -> Result<PublishOutcome, PublishError> {
+        self.dispatch(envelope, None, None).await
+    }
+
+    /// Takes a structured-mode event off the wire; undecodable input is dead-lettered
+    /// with its raw bytes.
+    pub async fn ingest_structured(&self, bytes: &[u8]) -> Result<PublishOutcome, PublishError> {
+        match Envelope::from_structured(bytes, self.inner.config.max_event_bytes) {
+            Ok(envelope) => self.dispatch(envelope, None, Some(bytes)).await,
+            Err(error) => self.refuse_raw(bytes, &error).await,
+        }
+    }
+
+    /// Takes a binary-mode message off the wire (headers per `binding`).
+    pub async fn ingest_binary(
+        &self,
+        binding: Binding,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<PublishOutcome, PublishError> {
+        match Envelope::from_binary(binding, headers, body, self.inner.config.max_event_bytes) {
+            Ok(envelope) => self.dispatch(envelope, None, None).await,
+            Err(error) => self.refuse_raw(body, &error).await,
+        }
+    }
+
+    async fn refuse_raw(
+        &self,
+        bytes: &[u8],
+        error: &EnvelopeError,
+    ) -> Result<PublishOutcome, PublishError> {
+        let invalid = invalid_from(error);
+        let now = Utc::now();
+        let letter = DeadLetter {
+            id: uuid::Uuid::now_v7().to_string(),
+            group: None,
+            handler: None,
+            reason: invalid.reason.as_str().to_owned(),
+            error_class: ErrorClass::Invalid,
+            error_chain: DeadLetter::truncate_chain(vec![invalid.detail.clone()]),
+            attempts: 0,
+            first_failure: now,
+            last_failure: now,
+            original: bytes.to_vec(),
+            attributes: Default::default(),
+        };
+        self.inner.metrics.dead_lettered("", "");
+        self.inner.dlq.put(letter).await?;
+        Ok(PublishOutcome::DeadLettered(invalid))
+    }
+
+    async fn rate_limit(&self) {
+        let (Some(limiter), Some(rate)) = (&self.inner.limiter, self.inner.config.publish_rate)
+        else {
+            return;
+        };
+        let rate = f64::from(rate.max(1));
+        loop {
+            let wait = {
+                let mut state = limiter.lock().await;
+                let now = tokio::time::Instant::now();
+                let refill = now.duration_since(state.1).as_secs_f64() * rate;
+                state.0 = (state.0 + refill).min(rate);
+                state.1 = now;
+                if state.0 >= 1.0 {
+                    state.0 -= 1.0;
+                    return;
+                }
+                Duration::from_secs_f64((1.0 - state.0) / rate)
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn dispatch(
+        &self,
+        envelope: Envelope,
+        only_group: Option<&str>,
+        raw: Option<&[u8]>,
+    ) -> Result<PublishOutcome, PublishError> {
+        let inner = &self.inner;
+        if inner.closed.load(Ordering::Acquire) {
+            return Err(PublishError::Closed);
+        }
+        self.rate_limit().await;
+        let span = tracing::info_span!(
+            "eventschema.publish",
+            messaging.operation.name = "publish",
+            cloudevents.event_id = %envelope.id(),
+            cloudevents.event_type = %envelope.ty(),
+            correlationid = envelope.extension(ext::CORRELATION_ID).unwrap_or_default(),
+        );
+        let _entered = span.enter();
+        let groups = inner
+            .groups
+            .read()
+            .map(|g| g.clone())
+            .map_err(|_| PublishError::Closed)?;
+        let targets: Vec<&GroupEntry> = groups
+            .iter()
+            .filter(|g| only_group.is_none_or(|name| &*g.group.name == name))
+            .filter(|g| g.group.matches(&g.routes, envelope.ty()))
+            .collect();
+        let size = envelope.wire_size();
+        let verdict = if size > inner.config.max_event_bytes {
+            Err(invalid_from(&EnvelopeError::Oversized {
+                size,
+                limit: inner.config.max_event_bytes,
+            }))
+        } else if inner.config.validate {
+            inner.catalog.validate(&envelope).await.map(|_| ())
+        } else {
+            Ok(())
+        };
+        if let Err(invalid) = verdict {
+            drop(_entered);
+            self.dead_letter_invalid(&envelope, raw, &targets, &invalid)
+                .await?;
+            return Ok(PublishOutcome::DeadLettered(invalid));
+        }
+        let key = envelope
+            .extension(ext::PARTITION_KEY)
+            .unwrap_or(envelope.id());
+        let hash = fnv(key.as_bytes());
+        let envelope = Arc::new(envelope);
+        // Reserve room in every target first, so fail-fast enqueues everywhere or nowhere.
+        let mut permits = Vec::with_capacity(targets.len());
+        for target in &targets {
+            let shards = &target.group.shards;
+            let index = usize::try_from(hash % shards.len().max(1) as u64).unwrap_or(0);
+            let Some(shard) = shards.get(index) else {
+                continue;
+            };
+            let permit = match inner.config.when_full {
+                WhenFull::Wait => shard.tx.reserve().await.map_err(|_| PublishError::Closed)?,
+                WhenFull::FailFast => shard.tx.try_reserve().map_err(|e| match e {
+                    mpsc::error::TrySendError::Full(()) => {
+                        PublishError::QueueFull(target.group.name.to_string())
+                    }
+                    mpsc::error::TrySendError::Closed(()) => PublishError::Closed,
+                })?,
+            };
+            permits.push(permit);
+        }
+        let count = permits.len();
+        inner.pending.fetch_add(count, Ordering::AcqRel);
+        for permit in permits {
+            permit.send(Some(envelope.clone()));
+        }
+        inner.metrics.published(envelope.ty());
+        Ok(PublishOutcome::Enqueued(count))
+    }
+
+    async fn dead_letter_invalid(
+        &self,
+        envelope: &Envelope,
+        raw: Option<&[u8]>,
+        targets: &[&GroupEntry],
+        invalid: &Invalid,
+    ) -> Result<(), PublishError> {
+        let now = Utc::now();
+        let original = match raw {
+            Some(raw) => raw.to_vec(),
+            None => envelope
+                .to_structured()
+                .unwrap_or_else(|_| envelope.data().unwrap_or_default().to_vec()),
+        };
+        let groups: Vec<Option<String>> = if targets.is_empty() {
+            vec![None]
+        } else {
+            targets
+                .iter()
+                .map(|t| Some(t.group.name.to_string()))
+                .collect()
+        };
+        for group in groups {
+            self.inner
+                .metrics
+                .dead_lettered(envelope.ty(), group.as_deref().unwrap_or_default());
+            self.inner
+                .dlq
+                .put(DeadLetter {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    group,
+                    handler: None,
+                    reason: invalid.reason.as_str().to_owned(),
+                    error_class: ErrorClass::Invalid,
+                    error_chain: DeadLetter::truncate_chain(vec![invalid.detail.clone()]),
+                    attempts: 0,
+                    first_failure: now,
+                    last_failure: now,
+                    original: original.clone(),
+                    attributes: envelope.attributes(),
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Republishes a dead letter to the group that gave it up (or to every group), with
+    /// its original `id` and keys; removes it from the DLQ once enqueued.
+    pub async fn replay(&self, dead_letter_id: &str) -> Result<PublishOutcome, ReplayError> {
+        let letter = self
+            .inner
+            .dlq
+            .get(dead_letter_id)
+            .await?
+            .ok_or_else(|| ReplayError::NotFound(dead_letter_id.to_owned()))?;
+        let envelope = Envelope::from_structured(&letter.original, usize::MAX)
+            .map_err(|e| ReplayError::NotAnEvent(e.to_string()))?;
+        let outcome = self
+            .dispatch(envelope, letter.group.as_deref(), None)
+            .await?;
+        if matches!(outcome, PublishOutcome::Enqueued(_)) {
+            self.inner.dlq.remove(dead_letter_id).await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Waits until every enqueued event has been handled, deduplicated or dead-lettered.
+    pub async fn flush(&self) {
+        loop {
+            let notified = self.inner.idle.notified();
+            if self.inner.pending.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Graceful shutdown: refuse new events, let workers drain their queues, then stop
+    /// them. Workers still busy after `grace` are aborted; their claims expire by lease.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.inner.closed.store(true, Ordering::Release);
+        let groups = self
+            .inner
+            .groups
+            .read()
+            .map(|g| g.clone())
+            .unwrap_or_default();
+        let stop_all = async {
+            for entry in groups.iter() {
+                let instances = entry.group.instances.load(Ordering::Acquire);
+                for shard in &entry.group.shards {
+                    for _ in 0..instances {
+                        let _ = shard.tx.send(None).await;
+                    }
+                }
+            }
+        };
+        let _ = tokio::time::timeout(grace, stop_all).await;
+        let handles: Vec<JoinHandle<()>> = self
+            .inner
+            .workers
+            .lock()
+            .map(|mut w| w.drain(..).collect())
+            .unwrap_or_default();
+        let deadline = tokio::time::Instant::now() + grace;
+        for mut handle in handles {
+            if tokio::time::timeout_at(deadline, &mut handle)
+                .await
+                .is_err()
+            {
+                handle.abort();
+            }
+        }
+    }
+}
+
+/// Replay failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("no dead letter `{0}`")]
+    NotFound(String),
+    #[error("the dead letter's original is not a CloudEvent: {0}")]
+    NotAnEvent(String),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    #[error(transparent)]
+    Store(#[from] crate::error::StoreError),
+}
+
+fn propagate(envelope: &mut Envelope, parent: Option<&Envelope>) -> Result<(), EnvelopeError> {
+    match parent {
+        Some(parent) => {
+            envelope.set_extension(ext::CAUSATION_ID, parent.id())?;
+            let correlation = parent
+                .extension(ext::CORRELATION_ID)
+                .unwrap_or(parent.id())
+                .to_owned();
+            envelope.set_extension(ext::CORRELATION_ID, correlation)?;
+            if let Some(trace) = parent.extension(ext::TRACEPARENT) {
+                envelope.set_extension(ext::TRACEPARENT, trace)?;
+            }
+        }
+        None => {
+            if envelope.extension(ext::CORRELATION_ID).is_none() {
+                let id = envelope.id().to_owned();
+                envelope.set_extension(ext::CORRELATION_ID, id)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a handler gets besides the event: the envelope, the group, the attempt, and a
+/// publisher that stamps causation and correlation from the handled event.
+#[derive(Clone)]
+pub struct Context {
+    bus: Bus,
+    group: Arc<str>,
+    envelope: Arc<Envelope>,
+    attempt: u32,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("group", &self.group)
+            .field("event", &self.envelope.id())
+            .field("attempt", &self.attempt)
+            .finish()
+    }
+}
+
+impl Context {
+    pub fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+    /// 1 for the first try.
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+    /// Publishes an event caused by the one being handled.
+    pub async fn publish<E: Event>(&self, event: &E) -> Result<PublishOutcome, PublishError> {
+        let envelope = self.bus.envelope_for(event, Some(&self.envelope))?;
+        self.bus.publish_envelope(envelope).await
+    }
+    /// Publishes an envelope, stamping causation and correlation.
+    pub async fn publish_envelope(
+        &self,
+        mut envelope: Envelope,
+    ) -> Result<PublishOutcome, PublishError> {
+        propagate(&mut envelope, Some(&self.envelope))?;
+        self.bus.publish_envelope(envelope).await
+    }
+}
+
+trait ErasedHandler: Send + Sync {
+    fn call(
+        &self,
+        envelope: Arc<Envelope>,
+        ctx: Context,
+    ) -> BoxFuture<'static, Result<(), HandlerError>>;
+}
+
+struct EnvelopeHandler<F>(F);
+
+impl<F, Fut> ErasedHandler for EnvelopeHandler<F>
+where
+    F: Fn(Arc<Envelope>, Context) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
+{
+    fn call(
+        &self,
+        envelope: Arc<Envelope>,
+        ctx: Context,
+    ) -> BoxFuture<'static, Result<(), HandlerError>> {
+        Box::pin((self.0)(envelope, ctx))
+    }
+}
+
+struct TypedHandler<E, F> {
+    f: F,
+    upcasters: Bus,
+    _event: std::marker::PhantomData<fn() -> E>,
+}
+
+/// Decodes the handler's type from an envelope, upcasting older versions.
+fn decode_event<E: Event>(bus: &Bus, envelope: &Envelope) -> Result<E, HandlerError> {
+    let invalid = |message: String| HandlerError::msg(ErrorClass::Invalid, message);
+    let data = envelope.data().unwrap_or_default();
+    let version = match envelope.extension(ext::SCHEMA_VERSION) {
+        Some(v) => v
+            .parse::<u32>()
+            .map_err(|_| invalid(format!("schemaversion `{v}`")))?,
+        None => E::VERSION,
+    };
+    if version == E::VERSION {
+        return E::decode(data).map_err(|e| invalid(format!("decode-error: {e}")));
+    }
+    if version > E::VERSION {
+        return Err(invalid(format!(
+            "decode-error: version {version} is newer than the handler's {}",
+            E::VERSION
+        )));
+    }
+    let upcast = bus
+        .inner
+        .upcasters
+        .read()
+        .ok()
+        .and_then(|m| m.get(E::TYPE).cloned())
+        .ok_or_else(|| {
+            invalid(format!(
+                "decode-error: no upcaster for `{}` v{version}",
+                E::TYPE
+            ))
+        })?;
+    let value: Value = serde_json::from_slice(data)
+        .map_err(|e| invalid(format!("decode-error: upcast needs JSON: {e}")))?;
+    let value =
+        upcast(version, value).map_err(|e| invalid(format!("decode-error: upcast: {e}")))?;
+    let bytes = serde_json::to_vec(&value).map_err(|e| invalid(format!("decode-error: {e}")))?;
+    E::decode(&bytes).map_err(|e| invalid(format!("decode-error: {e}")))
+}
+
+impl<E, F, Fut> ErasedHandler for TypedHandler<E, F>
+where
+    E: Event,
+    F: Fn(E, Context) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
+{
+    fn call(
+        &self,
+        envelope: Arc<Envelope>,
+        ctx: Context,
+    ) -> BoxFuture<'static, Result<(), HandlerError>> {
+        match decode_event::<E>(&self.upcasters, &envelope) {
+            Ok(event) => Box::pin((self.f)(event, ctx)),
+            Err(error) => Box::pin(std::future::ready(Err(error))),
+        }
+    }
+}
+
+#[cfg(feature = "postgres")]
+pub use tx::TxHandler;
+
+#[cfg(feature = "postgres")]
+mod tx {
+    use super::*;
+    use sqlx::PgConnection;
+
+    /// A handler that writes through the inbox transaction: its writes commit together
+    /// with the idempotency key, or neither does.
+    pub trait TxHandler<E: Event>: Send + Sync + 'static {
+        fn handle<'c>(
+            &'c self,
+            event: E,
+            ctx: Context,
+            conn: &'c mut PgConnection,
+        ) -> BoxFuture<'c, Result<(), HandlerError>>;
+    }
+
+    pub(super) trait ErasedTx: Send + Sync {
+        fn call<'c>(
+            self: Arc<Self>,
+            envelope: Arc<Envelope>,
+            ctx: Context,
+            conn: &'c mut PgConnection,
+        ) -> BoxFuture<'c, Result<(), HandlerError>>;
+    }
+
+    pub(super) struct TypedTx<E, H> {
+        pub(super) handler: H,
+        pub(super) bus: Bus,
+        pub(super) _event: std::marker::PhantomData<fn() -> E>,
+    }
+
+    impl<E: Event, H: TxHandler<E>> ErasedTx for TypedTx<E, H> {
+        fn call<'c>(
+            self: Arc<Self>,
+            envelope: Arc<Envelope>,
+            ctx: Context,
+            conn: &'c mut PgConnection,
+        ) -> BoxFuture<'c, Result<(), HandlerError>> {
+            Box::pin(async move {
+                let event = decode_event::<E>(&self.bus, &envelope)?;
+                self.handler.handle(event, ctx, conn).await
+            })
+        }
+    }
+}
+
+#[derive(Clone)]
+enum HandlerKind {
+    Plain(Arc<dyn ErasedHandler>),
+    #[cfg(feature = "postgres")]
+    Tx(Arc<dyn tx::ErasedTx>),
+}
+
+#[derive(Clone)]
+enum Guard {
+    None,
+    Store(Arc<dyn IdempotencyStore>),
+    #[cfg(feature = "postgres")]
+    Inbox(crate::idempotency::postgres::PgStore),
+}
+
+/// One instance of a consumer group being set up; [`Subscription::start`] runs it.
+/// Instances of the same group compete for its events; every group gets every event.
+pub struct Subscription {
+    bus: Bus,
+    group: String,
+    handlers: Vec<(SubjectPattern, HandlerKind)>,
+    guard: Guard,
+    retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("group", &self.group)
+            .field("handlers", &self.handlers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Subscription {
+    /// Handles events of type `E::TYPE`, any schema version (older ones upcast). The
+    /// event's schema is registered in the bus's catalog.
+    pub fn on<E, F, Fut>(mut self, handler: F) -> Result<Self, SubscribeError>
+    where
+        E: Event,
+        F: Fn(E, Context) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
+    {
+        self.bus.inner.catalog.register_event::<E>()?;
+        let handler = TypedHandler {
+            f: handler,
+            upcasters: self.bus.clone(),
+            _event: std::marker::PhantomData,
+        };
+        let pattern = SubjectPattern::parse(E::TYPE)?;
+        self.handlers
+            .push((pattern, HandlerKind::Plain(Arc::new(handler))));
+        Ok(self)
+    }
+
+    /// Handles every event whose `type` matches `pattern` (`orders.*`, `orders.>`), as an
+    /// envelope.
+    pub fn on_pattern<F, Fut>(mut self, pattern: &str, handler: F) -> Result<Self, SubscribeError>
+    where
+        F: Fn(Arc<Envelope>, Context) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
+    {
+        let pattern = SubjectPattern::parse(pattern)?;
+        self.handlers.push((
+            pattern,
+            HandlerKind::Plain(Arc::new(EnvelopeHandler(handler))),
+        ));
+        Ok(self)
+    }
+
+    /// Handles `E` inside the PostgreSQL inbox transaction of `store`; the whole instance
+    /// then uses the inbox for idempotency.
+    #[cfg(feature = "postgres")]
+    pub fn on_tx<E: Event>(
+        mut self,
+        store: crate::idempotency::postgres::PgStore,
+        handler: impl TxHandler<E>,
+    ) -> Result<Self, SubscribeError> {
+        self.bus.inner.catalog.register_event::<E>()?;
+        let pattern = SubjectPattern::parse(E::TYPE)?;
+        let erased = tx::TypedTx {
+            handler,
+            bus: self.bus.clone(),
+            _event: std::marker::PhantomData,
+        };
+        self.handlers
+            .push((pattern, HandlerKind::Tx(Arc::new(erased))));
+        self.guard = Guard::Inbox(store);
+        Ok(self)
+    }
+
+    /// Uses `store` for idempotency instead of the bus's default in-memory store.
+    pub fn idempotency(mut self, store: Arc<dyn IdempotencyStore>) -> Self {
+        self.guard = Guard::Store(store);
+        self
+    }
+
+    /// No deduplication: the handler runs for every delivery.
+    pub fn without_idempotency(mut self) -> Self {
+        self.guard = Guard::None;
+        self
+    }
+
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Joins (or creates) the group and starts this instance's workers.
+    pub fn start(self) -> Result<(), SubscribeError> {
+        let bus = self.bus;
+        let inner = &bus.inner;
+        if inner.closed.load(Ordering::Acquire) {
+            return Err(SubscribeError::Closed);
+        }
+        if self.handlers.is_empty() {
+            return Err(SubscribeError::Empty(self.group));
+        }
+        let mut patterns: Vec<String> = self
+            .handlers
+            .iter()
+            .map(|(p, _)| p.as_str().to_owned())
+            .collect();
+        patterns.sort();
+        let group = {
+            let mut groups = inner.groups.write().map_err(|_| SubscribeError::Closed)?;
+            let existing = groups.iter().find(|g| *g.group.name == *self.group);
+            let group = match existing {
+                Some(entry) if entry.group.patterns != patterns => {
+                    return Err(SubscribeError::GroupMismatch(self.group));
+                }
+                Some(entry) => entry.group.clone(),
+                None => {
+                    let shards = (0..inner.config.concurrency.max(1))
+                        .map(|_| {
+                            let (tx, rx) = mpsc::channel(inner.config.queue_capacity.max(1));
+                            Shard {
+                                tx,
+                                rx: tokio::sync::Mutex::new(rx),
+                            }
+                        })
+                        .collect();
+                    let group = Arc::new(Group {
+                        name: Arc::from(self.group.as_str()),
+                        patterns,
+                        shards,
+                        instances: AtomicUsize::new(0),
+                        breaker: inner
+                            .config
+                            .breaker
+                            .clone()
+                            .map(|c| Arc::new(CircuitBreaker::new(c))),
+                    });
+                    let routes = self.handlers.iter().map(|(p, _)| p.clone()).collect();
+                    let mut next: Vec<GroupEntry> = groups
+                        .iter()
+                        .map(|g| GroupEntry {
+                            group: g.group.clone(),
+                            routes: g.routes.clone(),
+                        })
+                        .collect();
+                    next.push(GroupEntry {
+                        group: group.clone(),
+                        routes,
+                    });
+                    *groups = Arc::new(next);
+                    group
+                }
+            };
+            group.instances.fetch_add(1, Ordering::AcqRel);
+            group
+        };
+        let processor = Arc::new(Processor {
+            bus: bus.clone(),
+            group: group.clone(),
+            handlers: self.handlers,
+            guard: self.guard,
+            retry: self.retry,
+        });
+        let mut handles = Vec::with_capacity(group.shards.len());
+        for index in 0..group.shards.len() {
+            let processor = processor.clone();
+            handles.push(tokio::spawn(async move { processor.work(index).await }));
+        }
+        if let Ok(mut workers) = inner.workers.lock() {
+            workers.extend(handles);
+        }
+        Ok(())
+    }
+}
+
+struct Processor {
+    bus: Bus,
+    group: Arc<Group>,
+    handlers: Vec<(SubjectPattern, HandlerKind)>,
+    guard: Guard,
+    retry: RetryPolicy,
+}
+
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+enum Done {
+    Handled,
+    Duplicate,
+    KeyReuse,
+}
+
+impl Processor {
+    async fn work(&self, index: usize) {
+        let Some(shard) = self.group.shards.get(index) else {
+            return;
+        };
+        loop {
+            // The shard's lock is held while handling: competing instances never run two
+            // events of one key at once, and order per key holds across retries.
+            let mut rx = shard.rx.lock().await;
+            let Some(Some(envelope)) = rx.recv().await else {
+                return;
+            };
+            self.bus
+                .inner
+                .metrics
+                .queue_depth(&self.group.name, rx.len());
+            self.process(envelope).await;
+            drop(rx);
+            if self.bus.inner.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+                self.bus.inner.idle.notify_waiters();
+            }
+        }
+    }
+
+    async fn process(&self, envelope: Arc<Envelope>) {
+        let span = tracing::info_span!(
+            "eventschema.handle",
+            messaging.operation.name = "process",
+            messaging.consumer.group.name = %self.group.name,
+            cloudevents.event_id = %envelope.id(),
+            cloudevents.event_type = %envelope.ty(),
+            correlationid = envelope.extension(ext::CORRELATION_ID).unwrap_or_default(),
+        );
+        self.process_inner(envelope).instrument(span).await;
+    }
+
+    async fn process_inner(&self, envelope: Arc<Envelope>) {
+        let metrics = &self.bus.inner.metrics;
+        let ty = envelope.ty();
+        let Some((pattern, handler)) = self.handlers.iter().find(|(p, _)| p.matches(ty)) else {
+            let error = HandlerError::msg(ErrorClass::Permanent, "no handler in this instance");
+            self.dead_letter(&envelope, None, "no-handler", &error, 0, None)
+                .await;
+            return;
+        };
+        let key = DedupKey::for_event(&self.group.name, &envelope);
+        let config = &self.bus.inner.config;
+        // Claim first (store mode); the inbox claims inside its transaction instead.
+        let token = match &self.guard {
+            Guard::Store(store) => loop {
+                match store.claim(&key, config.lease).await {
+                    Ok(Claim::Acquired(token)) => break Some((store.clone(), token)),
+                    Ok(Claim::Completed) => {
+                        metrics.deduplicated(ty, &self.group.name);
+                        return;
+                    }
+                    Ok(Claim::KeyReuse) => {
+                        let error = HandlerError::msg(
+                            ErrorClass::Invalid,
+                            "idempotency key reused with different content",
+                        );
+                        self.dead_letter(
+                            &envelope,
+                            Some(pattern),
+                            "idempotency-key-reuse",
+                            &error,
+                            0,
+                            None,
+                        )
+                        .await;
+                        return;
+                    }
+                    Ok(Claim::InProgress(left)) => {
+                        tokio::time::sleep(
+                            left.clamp(Duration::from_millis(1), Duration::from_millis(100)),
+                        )
+                        .await;
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "idempotency store failed; retrying the claim");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            },
+            _ => None,
+        };
+        let attempts = AtomicU32::new(0);
+        let first_failure = Mutex::new(None);
+        let run_once = || async {
+            if let Some(breaker) = &self.group.breaker {
+                breaker.admit().await;
+            }
+            let attempt = attempts.fetch_add(1, Ordering::AcqRel) + 1;
+            let ctx = Context {
+                bus: self.bus.clone(),
+                group: self.group.name.clone(),
+                envelope: envelope.clone(),
+                attempt,
+            };
+            metrics.inflight(1.0);
+            let started = std::time::Instant::now();
+            let result = self.attempt(handler, &key, envelope.clone(), ctx).await;
+            metrics.handled_in(ty, &self.group.name, started.elapsed());
+            metrics.inflight(-1.0);
+            let transient = matches!(&result, Err(e) if e.is_transient());
+            if let Some(breaker) = &self.group.breaker {
+                breaker.record(transient);
+            }
+            if result.is_err() {
+                metrics.failed(ty, &self.group.name);
+                if let Ok(mut first) = first_failure.lock() {
+                    first.get_or_insert_with(Utc::now);
+                }
+            }
+            result
+        };
+        let result = run_once
+            .retry(self.retry.backoff())
+            .sleep(tokio::time::sleep)
+            .when(HandlerError::is_transient)
+            .notify(|_, _| metrics.retried(ty, &self.group.name))
+            .await;
+        let attempts = attempts.load(Ordering::Acquire);
+        match result {
+            Ok(Done::Handled) => {
+                metrics.handled(ty, &self.group.name);
+                if let Some((store, token)) = token {
+                    match store.complete(&key, &token, config.retention).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tracing::warn!("claim lost before completion (lease too short?)")
+                        }
+                        Err(error) => tracing::error!(%error, "recording completion failed"),
+                    }
+                }
+            }
+            Ok(Done::Duplicate) => metrics.deduplicated(ty, &self.group.name),
+            Ok(Done::KeyReuse) => {
+                let error = HandlerError::msg(
+                    ErrorClass::Invalid,
+                    "idempotency key reused with different content",
+                );
+                self.dead_letter(
+                    &envelope,
+                    Some(pattern),
+                    "idempotency-key-reuse",
+                    &error,
+                    0,
+                    None,
+                )
+                .await;
+            }
+            Err(error) => {
+                if let Some((store, token)) = token
+                    && let Err(e) = store.release(&key, &token).await
+                {
+                    tracing::error!(error = %e, "releasing the claim failed");
+                }
+                let reason = match error.class {
+                    ErrorClass::Transient => "retries-exhausted",
+                    ErrorClass::Permanent => "handler-permanent",
+                    ErrorClass::Invalid => "decode-error",
+                };
+                let first = first_failure.lock().ok().and_then(|f| *f);
+                self.dead_letter(&envelope, Some(pattern), reason, &error, attempts, first)
+                    .await;
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        handler: &HandlerKind,
+        key: &DedupKey,
+        envelope: Arc<Envelope>,
+        ctx: Context,
+    ) -> Result<Done, HandlerError> {
+        match (&self.guard, handler) {
+            #[cfg(feature = "postgres")]
+            (Guard::Inbox(store), handler) => {
+                use crate::idempotency::postgres::InboxOutcome;
+                let handler = handler.clone();
+                let retention = self.bus.inner.config.retention;
+                let outcome = store
+                    .run_in_transaction(key, retention, move |conn| match handler {
+                        HandlerKind::Tx(h) => h.call(envelope, ctx, conn),
+                        HandlerKind::Plain(h) => h.call(envelope, ctx),
+                    })
+                    .await
+                    .map_err(HandlerError::transient)?;
+                match outcome {
+                    InboxOutcome::Handled => Ok(Done::Handled),
+                    InboxOutcome::Duplicate => Ok(Done::Duplicate),
+                    InboxOutcome::KeyReuse => Ok(Done::KeyReuse),
+                    InboxOutcome::InProgress(_) => Err(HandlerError::msg(
+                        ErrorClass::Transient,
+                        "key claimed by another worker",
+                    )),
+                    InboxOutcome::Failed(error) => Err(error),
+                }
+            }
+            (_, HandlerKind::Plain(h)) => {
+                let _ = key;
+                h.call(envelope, ctx).await.map(|()| Done::Handled)
+            }
+            #[cfg(feature = "postgres")]
+            (_, HandlerKind::Tx(_)) => Err(HandlerError::msg(
+                ErrorClass::Permanent,
+                "transactional handler without an inbox",
+            )),
+        }
+    }
+
+    async fn dead_letter(
+        &self,
+        envelope: &Envelope,
+        pattern: Option<&SubjectPattern>,
+        reason: &str,
+        error: &HandlerError,
+        attempts: u32,
+        first: Option<chrono::DateTime<Utc>>,
+    ) {
+        let now = Utc::now();
+        let original = envelope
+            .to_structured()
+            .unwrap_or_else(|_| envelope.data().unwrap_or_default().to_vec());
+        let letter = DeadLetter {
+            id: uuid::Uuid::now_v7().to_string(),
+            group: Some(self.group.name.to_string()),
+            handler: pattern.map(|p| p.as_str().to_owned()),
+            reason: reason.to_owned(),
+            error_class: error.class,
+            error_chain: DeadLetter::truncate_chain(error.chain.clone()),
+            attempts,
+            first_failure: first.unwrap_or(now),
+            last_failure: now,
+            original,
+            attributes: envelope.attributes(),
+        };
+        self.bus
+            .inner
+            .metrics
+            .dead_lettered(envelope.ty(), &self.group.name);
+        tracing::warn!(reason, error = %error, attempts, "event dead-lettered");
+        if let Err(e) = self.bus.inner.dlq.put(letter).await {
+            tracing::error!(error = %e, "writing the dead letter failed");
+        }
+    }
+}

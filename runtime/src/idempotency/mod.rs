@@ -1,0 +1,175 @@
+//! Idempotent handling: before a handler runs, the runtime claims (group, key) in a store
+//! with a lease; a completed key is acknowledged without running the handler again; a claim
+//! whose worker died expires after its lease and can be taken over.
+//!
+//! The in-memory and Redis stores are best effort (not atomic with the handler's own
+//! effects); the SQLite and PostgreSQL stores share the claim protocol, and PostgreSQL also
+//! offers the inbox ([`postgres::PgInbox`]) where key and handler writes commit together.
+
+use std::time::Duration;
+
+use crate::BoxFuture;
+use crate::envelope::{Envelope, ext};
+use crate::error::StoreError;
+
+pub mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "redis")]
+pub mod redis;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+pub use memory::MemoryStore;
+
+/// Default retention of completed keys: the deduplication window.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// What is being deduplicated: a key within a consumer group, and a fingerprint of the
+/// content so that a reused key with other content is caught.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DedupKey {
+    pub group: String,
+    /// `idempotencykey` if set, else `source` + `id`.
+    pub key: String,
+    /// Hex FNV-1a 64 of type, dataschema and data.
+    pub fingerprint: String,
+}
+
+impl DedupKey {
+    pub fn for_event(group: &str, envelope: &Envelope) -> Self {
+        let key = match envelope.extension(ext::IDEMPOTENCY_KEY) {
+            Some(key) => format!("k:{key}"),
+            None => format!("e:{}\u{1f}{}", envelope.source(), envelope.id()),
+        };
+        let mut hash = Fnv::default();
+        hash.write(envelope.ty().as_bytes());
+        hash.write(&[0]);
+        hash.write(envelope.dataschema().unwrap_or_default().as_bytes());
+        hash.write(&[0]);
+        hash.write(envelope.data().unwrap_or_default());
+        DedupKey {
+            group: group.to_owned(),
+            key,
+            fingerprint: format!("{:016x}", hash.0),
+        }
+    }
+}
+
+struct Fnv(u64);
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+impl Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// Proof of a claim: only its owner may complete or release it, so a worker whose lease
+/// expired (and was taken over) cannot complete someone else's claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimToken(pub String);
+
+impl ClaimToken {
+    pub fn new() -> Self {
+        ClaimToken(uuid::Uuid::new_v4().simple().to_string())
+    }
+}
+
+impl Default for ClaimToken {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The answer to a claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Ours: run the handler, then complete or release.
+    Acquired(ClaimToken),
+    /// Already handled: acknowledge without running the handler.
+    Completed,
+    /// Another worker holds a live lease; try again after (at most) this long.
+    InProgress(Duration),
+    /// The key was used for different content: a producer bug, dead-lettered.
+    KeyReuse,
+}
+
+/// A store of idempotency keys. Implementations must make `claim` atomic (a unique insert
+/// or `SET NX`, never select-then-insert).
+pub trait IdempotencyStore: Send + Sync + 'static {
+    /// Claims the key for `lease`, taking over an expired claim with the same fingerprint.
+    fn claim<'a>(
+        &'a self,
+        key: &'a DedupKey,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<Claim, StoreError>>;
+
+    /// Records the key as handled; kept for `retention`. `false` if the claim was lost.
+    fn complete<'a>(
+        &'a self,
+        key: &'a DedupKey,
+        token: &'a ClaimToken,
+        retention: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Gives up a claim (the handler failed) so that the event can be handled again.
+    fn release<'a>(
+        &'a self,
+        key: &'a DedupKey,
+        token: &'a ClaimToken,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Deletes completed keys past their retention and stale claims; returns how many.
+    fn purge_expired(&self) -> BoxFuture<'_, Result<u64, StoreError>>;
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "redis"))]
+pub(crate) fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn check_table_name(name: &str) -> Result<(), StoreError> {
+    let ok = !name.is_empty()
+        && name.len() <= 60
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+        && !name.starts_with(|c: char| c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Config(format!("bad table name `{name}`")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn keys_and_fingerprints() {
+        let mut a = Envelope::new("1", "/s", "t").unwrap();
+        a.set_data(b"x".to_vec());
+        let k = DedupKey::for_event("g", &a);
+        assert_eq!(k.key, "e:/s\u{1f}1");
+        let mut b = a.clone();
+        b.set_data(b"y".to_vec());
+        assert_ne!(DedupKey::for_event("g", &b).fingerprint, k.fingerprint);
+        b.set_extension(ext::IDEMPOTENCY_KEY, "order-1").unwrap();
+        assert_eq!(DedupKey::for_event("g", &b).key, "k:order-1");
+    }
+}

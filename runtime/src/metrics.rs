@@ -1,0 +1,111 @@
+//! Runtime metrics through the `metrics` facade, labelled by event type and group. Handles
+//! are registered once per (type, group) and cached, so the hot path does not allocate;
+//! install the recorder before the first event flows.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use metrics::{Counter, Gauge, Histogram};
+
+/// Metric names (OpenTelemetry messaging conventions where they exist).
+pub mod names {
+    pub const PUBLISHED: &str = "messaging.client.sent.messages";
+    pub const HANDLED: &str = "messaging.client.consumed.messages";
+    pub const DURATION: &str = "messaging.process.duration";
+    pub const FAILED: &str = "eventschema.handler.failures";
+    pub const RETRIED: &str = "eventschema.retries";
+    pub const DEDUPLICATED: &str = "eventschema.dedup.hits";
+    pub const DEAD_LETTERED: &str = "eventschema.dead_lettered";
+    pub const INFLIGHT: &str = "eventschema.inflight";
+    pub const QUEUE_DEPTH: &str = "eventschema.queue.depth";
+}
+
+struct Handles {
+    published: Counter,
+    handled: Counter,
+    failed: Counter,
+    retried: Counter,
+    deduplicated: Counter,
+    dead_lettered: Counter,
+    duration: Histogram,
+}
+
+impl Handles {
+    fn new(ty: &str, group: &str) -> Self {
+        let labels = [("event_type", ty.to_owned()), ("group", group.to_owned())];
+        Handles {
+            published: metrics::counter!(names::PUBLISHED, "event_type" => ty.to_owned()),
+            handled: metrics::counter!(names::HANDLED, &labels),
+            failed: metrics::counter!(names::FAILED, &labels),
+            retried: metrics::counter!(names::RETRIED, &labels),
+            deduplicated: metrics::counter!(names::DEDUPLICATED, &labels),
+            dead_lettered: metrics::counter!(names::DEAD_LETTERED, &labels),
+            duration: metrics::histogram!(names::DURATION, &labels),
+        }
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct Metrics {
+    by_type: RwLock<HashMap<String, HashMap<String, Arc<Handles>>>>,
+    gauges: RwLock<HashMap<String, Gauge>>,
+}
+
+impl Metrics {
+    fn handles(&self, ty: &str, group: &str) -> Arc<Handles> {
+        if let Ok(map) = self.by_type.read()
+            && let Some(h) = map.get(ty).and_then(|g| g.get(group))
+        {
+            return h.clone();
+        }
+        let handles = Arc::new(Handles::new(ty, group));
+        if let Ok(mut map) = self.by_type.write() {
+            map.entry(ty.to_owned())
+                .or_default()
+                .entry(group.to_owned())
+                .or_insert_with(|| handles.clone());
+        }
+        handles
+    }
+
+    pub(crate) fn published(&self, ty: &str) {
+        self.handles(ty, "").published.increment(1);
+    }
+    pub(crate) fn handled(&self, ty: &str, group: &str) {
+        self.handles(ty, group).handled.increment(1);
+    }
+    pub(crate) fn handled_in(&self, ty: &str, group: &str, elapsed: Duration) {
+        self.handles(ty, group)
+            .duration
+            .record(elapsed.as_secs_f64());
+    }
+    pub(crate) fn failed(&self, ty: &str, group: &str) {
+        self.handles(ty, group).failed.increment(1);
+    }
+    pub(crate) fn retried(&self, ty: &str, group: &str) {
+        self.handles(ty, group).retried.increment(1);
+    }
+    pub(crate) fn deduplicated(&self, ty: &str, group: &str) {
+        self.handles(ty, group).deduplicated.increment(1);
+    }
+    pub(crate) fn dead_lettered(&self, ty: &str, group: &str) {
+        self.handles(ty, group).dead_lettered.increment(1);
+    }
+    pub(crate) fn inflight(&self, delta: f64) {
+        metrics::gauge!(names::INFLIGHT).increment(delta);
+    }
+    pub(crate) fn queue_depth(&self, group: &str, depth: usize) {
+        if let Ok(map) = self.gauges.read()
+            && let Some(g) = map.get(group)
+        {
+            g.set(depth as f64);
+            return;
+        }
+        let gauge = metrics::gauge!(names::QUEUE_DEPTH, "group" => group.to_owned());
+        gauge.set(depth as f64);
+        if let Ok(mut map) = self.gauges.write() {
+            map.insert(group.to_owned(), gauge);
+        }
+    }
+}
