@@ -255,7 +255,11 @@ pub fn check_pair(
             };
             compare(original, update)
                 .into_iter()
-                .filter(|difference| !difference.kind.is_compatible(JsonCompatibilityPolicy::Strict))
+                .filter(|difference| {
+                    !difference
+                        .kind
+                        .is_compatible(JsonCompatibilityPolicy::Strict)
+                })
                 .map(|difference| {
                     let (old_path, new_path) = match direction {
                         Direction::Backward => (difference.original_path, difference.update_path),
