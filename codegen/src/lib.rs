@@ -1,10 +1,17 @@
-//! Turns registered schemas (from a `schemas/` folder or a registry) into typed Rust event
-//! structs, one per version, plus upcasters to the newest version; used from `build.rs`.
+//! Turns registered schemas (from a `schemas/` folder) into typed Rust event structs, one
+//! per version, each implementing `eventschema::Event`; used from `build.rs` through
+//! [`Builder`].
 //!
-//! Today it holds [`folder`], the reader of the `schemas/` folder convention that the CLI
-//! (`check`, `push`, `diff`) and build scripts share; the generator itself is not built yet.
+//! [`folder`] reads the `schemas/` folder convention that the CLI (`check`, `push`, `diff`)
+//! and build scripts share; [`generate()`] is the pure generator; [`Builder`] the build-script
+//! front end. Upcasters are not built yet.
 //! Architecture invariant: depends on `eventschema-core` for every schema question and
 //! never on server code (axum, sqlx) or the network: build scripts must stay light and
 //! offline.
 
+mod builder;
 pub mod folder;
+mod generate;
+
+pub use builder::{BuildError, Builder};
+pub use generate::{GenerateError, GenerateErrors, GeneratedCode, HEADER, generate};

@@ -14,6 +14,9 @@
 use std::future::Future;
 use std::pin::Pin;
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 pub mod bus;
 pub mod dlq;
 pub mod envelope;

@@ -1,0 +1,555 @@
+//! Avro schema -> Rust items for one version module: records become structs, enums enums,
+//! `["null", T]` unions `Option<T>`, other unions enums; named types are emitted once, at
+//! their definition, and a record that can reach itself without a `Vec`/map in between is
+//! boxed so the type has a finite size.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use eventschema_core::avro::{AvroSchema, Field, NamedKind, Primitive, Schema};
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+use serde_json::Value;
+
+use super::Problem;
+use super::names::{ident, pascal, snake};
+
+/// The items of one version module and the name of its root type.
+pub(super) struct Module {
+    pub items: TokenStream,
+    pub root: String,
+}
+
+pub(super) fn module(schema: &AvroSchema) -> Result<Module, Vec<Problem>> {
+    let Schema::Named(root) = schema.root() else {
+        return Err(vec![Problem::new(
+            "",
+            "the root of an event schema must be an Avro record",
+        )]);
+    };
+    let root = *root;
+    if !matches!(
+        schema.named(root).map(|n| &n.kind),
+        Some(NamedKind::Record { .. })
+    ) {
+        return Err(vec![Problem::new(
+            "",
+            "the root of an event schema must be an Avro record",
+        )]);
+    }
+    let mut generator = Generator::new(schema);
+    generator.ty(schema.root(), "", "", true, root);
+    if !generator.problems.is_empty() {
+        return Err(generator.problems);
+    }
+    let root_name = generator.names.get(&root).cloned().unwrap_or_default();
+    let items = generator.items;
+    let defaults = generator.defaults;
+    Ok(Module {
+        items: quote! { #(#items)* #(#defaults)* },
+        root: root_name,
+    })
+}
+
+struct Generator<'a> {
+    schema: &'a AvroSchema,
+    /// Rust type name of every named type, by index.
+    names: BTreeMap<usize, String>,
+    /// Every Rust type name taken in this module (named types and union enums).
+    taken: BTreeSet<String>,
+    /// Union enum names by the JSON pointer of the union, for default values.
+    unions: HashMap<String, String>,
+    done: BTreeSet<usize>,
+    /// JSON pointer of each named type's definition.
+    defined_at: HashMap<usize, String>,
+    items: Vec<TokenStream>,
+    defaults: Vec<TokenStream>,
+    problems: Vec<Problem>,
+}
+
+fn derive_data() -> TokenStream {
+    quote! {
+        #[derive(Debug, Clone, PartialEq, ::eventschema::__private::serde::Serialize, ::eventschema::__private::serde::Deserialize)]
+        #[serde(crate = "::eventschema::__private::serde")]
+    }
+}
+
+fn doc(text: Option<&String>) -> TokenStream {
+    match text {
+        Some(text) => {
+            let lines = text.lines().map(|line| format!(" {}", line.trim_end()));
+            quote! { #(#[doc = #lines])* }
+        }
+        None => TokenStream::new(),
+    }
+}
+
+/// Whether `schema` holds a `null` branch (then it maps to `Option`).
+fn null_branch(branches: &[Schema]) -> bool {
+    branches.iter().any(|b| {
+        matches!(
+            b,
+            Schema::Primitive {
+                kind: Primitive::Null,
+                ..
+            }
+        )
+    })
+}
+
+fn is_null(schema: &Schema) -> bool {
+    matches!(
+        schema,
+        Schema::Primitive {
+            kind: Primitive::Null,
+            ..
+        }
+    )
+}
+
+impl<'a> Generator<'a> {
+    fn new(schema: &'a AvroSchema) -> Self {
+        // Short names unless two types share one; then both use their full names, so the
+        // result does not depend on which one comes first.
+        let mut count: HashMap<String, usize> = HashMap::new();
+        for named in schema.types() {
+            *count.entry(pascal(&named.name.name)).or_default() += 1;
+        }
+        let mut names = BTreeMap::new();
+        let mut taken = BTreeSet::new();
+        for (index, named) in schema.types().iter().enumerate() {
+            let short = pascal(&named.name.name);
+            let mut name = if count.get(&short).copied().unwrap_or(0) > 1 {
+                pascal(&named.name.full())
+            } else {
+                short
+            };
+            while taken.contains(&name) {
+                name.push('_');
+            }
+            taken.insert(name.clone());
+            names.insert(index, name);
+        }
+        Generator {
+            schema,
+            names,
+            taken,
+            unions: HashMap::new(),
+            done: BTreeSet::new(),
+            defined_at: HashMap::new(),
+            items: Vec::new(),
+            defaults: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    fn fresh_name(&mut self, wanted: String) -> String {
+        let mut name = wanted;
+        while self.taken.contains(&name) {
+            name.push_str("Union");
+        }
+        self.taken.insert(name.clone());
+        name
+    }
+
+    fn type_name(&self, index: usize) -> TokenStream {
+        let name = ident(self.names.get(&index).map_or("Unknown", String::as_str));
+        quote! { #name }
+    }
+
+    /// The Rust type of `schema` at `pointer`. `context` names union enums, `direct` is
+    /// false under a `Vec`/map (which already break recursion), `owner` is the record
+    /// whose field this is.
+    fn ty(
+        &mut self,
+        schema: &Schema,
+        pointer: &str,
+        context: &str,
+        direct: bool,
+        owner: usize,
+    ) -> TokenStream {
+        match schema {
+            Schema::Primitive { kind, .. } => primitive(*kind),
+            Schema::Array { items, .. } => {
+                let inner = self.ty(items, &format!("{pointer}/items"), context, false, owner);
+                quote! { Vec<#inner> }
+            }
+            Schema::Map { values, .. } => {
+                let inner = self.ty(values, &format!("{pointer}/values"), context, false, owner);
+                quote! { ::std::collections::BTreeMap<String, #inner> }
+            }
+            Schema::Named(index) => {
+                self.define(*index, pointer);
+                match self.schema.named(*index).map(|n| &n.kind) {
+                    Some(NamedKind::Fixed { .. }) => quote! { Vec<u8> },
+                    _ => {
+                        let name = self.type_name(*index);
+                        if direct && self.reaches(*index, owner, &mut BTreeSet::new()) {
+                            quote! { Box<#name> }
+                        } else {
+                            name
+                        }
+                    }
+                }
+            }
+            Schema::Union(branches) => self.union(branches, pointer, context, direct, owner),
+        }
+    }
+
+    fn union(
+        &mut self,
+        branches: &[Schema],
+        pointer: &str,
+        context: &str,
+        direct: bool,
+        owner: usize,
+    ) -> TokenStream {
+        let nullable = null_branch(branches);
+        let others: Vec<(usize, &Schema)> = branches
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| !is_null(b))
+            .collect();
+        if let ([(at, only)], true) = (others.as_slice(), nullable) {
+            let inner = self.ty(only, &format!("{pointer}/{at}"), context, direct, owner);
+            return quote! { Option<#inner> };
+        }
+        let name = self.fresh_name(context.to_owned());
+        self.unions.insert(pointer.to_owned(), name.clone());
+        let mut variants = Vec::new();
+        for (at, branch) in &others {
+            let variant = ident(&self.variant_name(branch));
+            let inner = self.ty(branch, &format!("{pointer}/{at}"), context, direct, owner);
+            variants.push(quote! { #variant(#inner) });
+        }
+        let enum_name = ident(&name);
+        let derive = derive_data();
+        let doc = format!(" A union of the schema at `{pointer}`.");
+        self.items.push(quote! {
+            #[doc = #doc]
+            #derive
+            pub enum #enum_name { #(#variants),* }
+        });
+        if nullable {
+            quote! { Option<#enum_name> }
+        } else {
+            quote! { #enum_name }
+        }
+    }
+
+    fn variant_name(&self, branch: &Schema) -> String {
+        match branch {
+            Schema::Primitive { kind, .. } => pascal(kind.name()),
+            Schema::Array { .. } => "Array".to_owned(),
+            Schema::Map { .. } => "Map".to_owned(),
+            Schema::Union(_) => "Union".to_owned(),
+            Schema::Named(index) => self.names.get(index).cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Whether `from` can reach record `to` through fields and unions only.
+    fn reaches(&self, from: usize, to: usize, seen: &mut BTreeSet<usize>) -> bool {
+        if from == to {
+            return true;
+        }
+        if !seen.insert(from) {
+            return false;
+        }
+        let Some(NamedKind::Record { fields, .. }) = self.schema.named(from).map(|n| &n.kind)
+        else {
+            return false;
+        };
+        fields
+            .iter()
+            .flat_map(|f| direct_refs(&f.schema))
+            .any(|next| self.reaches(next, to, seen))
+    }
+
+    /// Emits the item of a named type the first time it is seen (its definition).
+    fn define(&mut self, index: usize, pointer: &str) {
+        if !self.done.insert(index) {
+            return;
+        }
+        self.defined_at.insert(index, pointer.to_owned());
+        let Some(named) = self.schema.named(index) else {
+            return;
+        };
+        let name = self.names.get(&index).cloned().unwrap_or_default();
+        let type_ident = ident(&name);
+        let type_doc = doc(named.doc.as_ref());
+        match &named.kind {
+            NamedKind::Fixed { .. } => {}
+            NamedKind::Enum { symbols, default } => {
+                let mut seen = BTreeSet::new();
+                let mut variants = Vec::new();
+                for symbol in symbols {
+                    let mut variant = pascal(symbol);
+                    while !seen.insert(variant.clone()) {
+                        variant.push('_');
+                    }
+                    let variant = ident(&variant);
+                    variants.push(quote! { #[serde(rename = #symbol)] #variant });
+                }
+                let default_doc = default
+                    .as_ref()
+                    .map(|d| format!(" Readers map unknown symbols to `{d}`."))
+                    .map(|d| quote! { #[doc = #d] });
+                self.items.push(quote! {
+                    #type_doc
+                    #default_doc
+                    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::eventschema::__private::serde::Serialize, ::eventschema::__private::serde::Deserialize)]
+                    #[serde(crate = "::eventschema::__private::serde")]
+                    pub enum #type_ident { #(#variants),* }
+                });
+            }
+            NamedKind::Record { fields, .. } => {
+                let mut out = Vec::new();
+                let mut used = BTreeSet::new();
+                for (i, field) in fields.iter().enumerate() {
+                    let field_pointer = format!("{pointer}/fields/{i}");
+                    out.push(self.field(index, &name, field, &field_pointer, &mut used));
+                }
+                let derive = derive_data();
+                self.items.push(quote! {
+                    #type_doc
+                    #derive
+                    pub struct #type_ident { #(#out),* }
+                });
+            }
+        }
+    }
+
+    fn field(
+        &mut self,
+        owner: usize,
+        owner_name: &str,
+        field: &Field,
+        pointer: &str,
+        used: &mut BTreeSet<String>,
+    ) -> TokenStream {
+        let mut rust = snake(&field.name);
+        while !used.insert(rust.clone()) {
+            rust.push('_');
+        }
+        let field_ident = ident(&rust);
+        let type_pointer = format!("{pointer}/type");
+        let context = format!("{owner_name}{}", pascal(&field.name));
+        let ty = self.ty(&field.schema, &type_pointer, &context, true, owner);
+        let field_doc = doc(field.doc.as_ref());
+        let rename = (rust != field.name).then(|| {
+            let name = &field.name;
+            quote! { #[serde(rename = #name)] }
+        });
+        let aliases = field
+            .aliases
+            .iter()
+            .map(|alias| quote! { #[serde(alias = #alias)] });
+        let default = field.default.as_ref().and_then(|value| {
+            match self.value(&field.schema, value, &type_pointer, true, owner) {
+                Ok(expr) => {
+                    let function = format!("default_{}_{}", snake(owner_name), rust);
+                    let function_ident = ident(&function);
+                    self.defaults.push(quote! {
+                        fn #function_ident() -> #ty { #expr }
+                    });
+                    Some(quote! { #[serde(default = #function)] })
+                }
+                Err(message) => {
+                    self.problems.push(Problem::new(
+                        &format!("{pointer}/default"),
+                        &format!("default of field '{}': {message}", field.name),
+                    ));
+                    None
+                }
+            }
+        });
+        quote! {
+            #field_doc
+            #rename
+            #(#aliases)*
+            #default
+            pub #field_ident: #ty
+        }
+    }
+
+    /// A Rust expression for an Avro default value (JSON) of `schema`.
+    fn value(
+        &self,
+        schema: &Schema,
+        value: &Value,
+        pointer: &str,
+        direct: bool,
+        owner: usize,
+    ) -> Result<TokenStream, String> {
+        let mismatch = || format!("{value} does not fit the field's type");
+        match schema {
+            Schema::Primitive { kind, .. } => primitive_value(*kind, value).ok_or_else(mismatch),
+            Schema::Array { items, .. } => {
+                let list = value.as_array().ok_or_else(mismatch)?;
+                let items = list
+                    .iter()
+                    .map(|v| self.value(items, v, &format!("{pointer}/items"), false, owner))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(quote! { vec![#(#items),*] })
+            }
+            Schema::Map { values, .. } => {
+                let map = value.as_object().ok_or_else(mismatch)?;
+                let mut entries = Vec::new();
+                for (key, v) in map {
+                    let v = self.value(values, v, &format!("{pointer}/values"), false, owner)?;
+                    entries.push(quote! { (String::from(#key), #v) });
+                }
+                Ok(quote! { ::std::collections::BTreeMap::from([#(#entries),*]) })
+            }
+            Schema::Named(index) => {
+                let named = self.schema.named(*index).ok_or_else(mismatch)?;
+                let name = self.type_name(*index);
+                let expr = match &named.kind {
+                    NamedKind::Fixed { .. } => {
+                        primitive_value(Primitive::Bytes, value).ok_or_else(mismatch)?
+                    }
+                    NamedKind::Enum { symbols, .. } => {
+                        let symbol = value.as_str().ok_or_else(mismatch)?;
+                        let position = symbols
+                            .iter()
+                            .position(|s| s == symbol)
+                            .ok_or_else(|| format!("'{symbol}' is not a symbol of the enum"))?;
+                        // Same disambiguation as the enum's definition.
+                        let mut seen = BTreeSet::new();
+                        let mut variant = String::new();
+                        for s in symbols.iter().take(position + 1) {
+                            variant = pascal(s);
+                            while !seen.insert(variant.clone()) {
+                                variant.push('_');
+                            }
+                        }
+                        let variant = ident(&variant);
+                        quote! { #name::#variant }
+                    }
+                    NamedKind::Record { fields, .. } => {
+                        let object = value.as_object().ok_or_else(mismatch)?;
+                        let mut used = BTreeSet::new();
+                        let mut inits = Vec::new();
+                        let at = self.defined_at.get(index).cloned().unwrap_or_default();
+                        for (i, field) in fields.iter().enumerate() {
+                            let mut rust = snake(&field.name);
+                            while !used.insert(rust.clone()) {
+                                rust.push('_');
+                            }
+                            let field_ident = ident(&rust);
+                            let v = object
+                                .get(&field.name)
+                                .or(field.default.as_ref())
+                                .ok_or_else(|| format!("no value for field '{}'", field.name))?;
+                            let field_pointer = format!("{at}/fields/{i}/type");
+                            let v = self.value(&field.schema, v, &field_pointer, true, *index)?;
+                            inits.push(quote! { #field_ident: #v });
+                        }
+                        quote! { #name { #(#inits),* } }
+                    }
+                };
+                let boxed = direct
+                    && !matches!(named.kind, NamedKind::Fixed { .. })
+                    && self.reaches(*index, owner, &mut BTreeSet::new());
+                Ok(if boxed {
+                    quote! { Box::new(#expr) }
+                } else {
+                    expr
+                })
+            }
+            Schema::Union(branches) => {
+                // Avro: a union's default belongs to its first branch.
+                let first = branches.first().ok_or_else(mismatch)?;
+                let nullable = null_branch(branches);
+                if is_null(first) {
+                    return if value.is_null() {
+                        Ok(quote! { None })
+                    } else {
+                        Err(mismatch())
+                    };
+                }
+                let others = branches.iter().filter(|b| !is_null(b)).count();
+                let inner = self.value(first, value, &format!("{pointer}/0"), direct, owner)?;
+                let wrapped = if others == 1 && nullable {
+                    inner
+                } else {
+                    let name = self
+                        .unions
+                        .get(pointer)
+                        .ok_or_else(|| "the union has no generated type".to_owned())?;
+                    let name = ident(name);
+                    let variant = ident(&self.variant_name(first));
+                    quote! { #name::#variant(#inner) }
+                };
+                Ok(if nullable {
+                    quote! { Some(#wrapped) }
+                } else {
+                    wrapped
+                })
+            }
+        }
+    }
+}
+
+/// Named types a schema refers to without a `Vec`/map in between.
+fn direct_refs(schema: &Schema) -> Vec<usize> {
+    match schema {
+        Schema::Named(index) => vec![*index],
+        Schema::Union(branches) => branches.iter().flat_map(direct_refs).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn primitive(kind: Primitive) -> TokenStream {
+    match kind {
+        Primitive::Null => quote! { () },
+        Primitive::Boolean => quote! { bool },
+        Primitive::Int => quote! { i32 },
+        Primitive::Long => quote! { i64 },
+        Primitive::Float => quote! { f32 },
+        Primitive::Double => quote! { f64 },
+        Primitive::Bytes => quote! { Vec<u8> },
+        Primitive::String => quote! { String },
+    }
+}
+
+fn primitive_value(kind: Primitive, value: &Value) -> Option<TokenStream> {
+    Some(match kind {
+        Primitive::Null => value.is_null().then(|| quote! { () })?,
+        Primitive::Boolean => {
+            let b = value.as_bool()?;
+            quote! { #b }
+        }
+        Primitive::Int => {
+            let n = Literal::i32_suffixed(i32::try_from(value.as_i64()?).ok()?);
+            quote! { #n }
+        }
+        Primitive::Long => {
+            let n = Literal::i64_suffixed(value.as_i64()?);
+            quote! { #n }
+        }
+        Primitive::Float => {
+            // Defaults are decimal in the schema: narrowing to f32 is what Avro does too.
+            #[allow(clippy::cast_possible_truncation)]
+            let n = Literal::f32_suffixed(value.as_f64()? as f32);
+            quote! { #n }
+        }
+        Primitive::Double => {
+            let n = Literal::f64_suffixed(value.as_f64()?);
+            quote! { #n }
+        }
+        Primitive::Bytes => {
+            // Avro writes bytes defaults as a string of code points 0-255.
+            let bytes = value
+                .as_str()?
+                .chars()
+                .map(|c| u8::try_from(u32::from(c)).ok())
+                .collect::<Option<Vec<u8>>>()?;
+            let bytes = bytes.iter().map(|b| Literal::u8_suffixed(*b));
+            quote! { vec![#(#bytes),*] }
+        }
+        Primitive::String => {
+            let s = value.as_str()?;
+            quote! { String::from(#s) }
+        }
+    })
+}

@@ -1,0 +1,182 @@
+//! Golden files of the generated code, one per schema feature (tests/snapshots/*.snap),
+//! plus determinism and error reporting. Review a changed snapshot with `cargo insta review`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use eventschema_codegen::folder::SchemaFolder;
+use eventschema_codegen::{GenerateError, generate};
+
+fn folder(files: &[(&str, &str)]) -> SchemaFolder {
+    SchemaFolder::from_files(
+        files
+            .iter()
+            .map(|(path, text)| ((*path).to_owned(), text.as_bytes().to_vec())),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn code(files: &[(&str, &str)]) -> String {
+    generate(&folder(files))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_string()
+}
+
+#[test]
+fn record_with_docs_keywords_and_renames() {
+    insta::assert_snapshot!(code(&[(
+        "orders.order-placed/1.avsc",
+        r#"{"type":"record","name":"OrderPlaced","namespace":"shop","doc":"An order.\nSecond line.",
+            "fields":[
+              {"name":"orderId","type":"string","doc":"camelCase becomes snake_case"},
+              {"name":"type","type":"int"},
+              {"name":"ok","type":"boolean"},
+              {"name":"ratio","type":"float"},
+              {"name":"score","type":"double"},
+              {"name":"count","type":"long"}]}"#,
+    )]));
+}
+
+#[test]
+fn versions_alias_and_promotion() {
+    insta::assert_snapshot!(code(&[
+        (
+            "s.e/1.avsc",
+            r#"{"type":"record","name":"E","fields":[{"name":"n","type":"int"},{"name":"old","type":"string"}]}"#,
+        ),
+        (
+            "s.e/2.avsc",
+            r#"{"type":"record","name":"E","fields":[{"name":"n","type":"long"},{"name":"new","type":"string","aliases":["old"]}]}"#,
+        ),
+    ]));
+}
+
+#[test]
+fn unions_nullable_and_tagged() {
+    insta::assert_snapshot!(code(&[(
+        "s.u/1.avsc",
+        r#"{"type":"record","name":"U","fields":[
+            {"name":"maybe","type":["null","string"]},
+            {"name":"either","type":["string","long",{"type":"record","name":"Inner","fields":[{"name":"x","type":"int"}]}]},
+            {"name":"optional_either","type":["null","string","int"]}]}"#,
+    )]));
+}
+
+#[test]
+fn collections_bytes_and_fixed() {
+    insta::assert_snapshot!(code(&[(
+        "s.c/1.avsc",
+        r#"{"type":"record","name":"C","fields":[
+            {"name":"tags","type":{"type":"array","items":"string"}},
+            {"name":"counts","type":{"type":"map","values":"long"}},
+            {"name":"raw","type":"bytes"},
+            {"name":"digest","type":{"type":"fixed","name":"Md5","size":16}}]}"#,
+    )]));
+}
+
+#[test]
+fn enums_and_nested_named_types_are_emitted_once() {
+    insta::assert_snapshot!(code(&[(
+        "s.n/1.avsc",
+        r#"{"type":"record","name":"N","fields":[
+            {"name":"status","type":{"type":"enum","name":"Status","symbols":["ACTIVE","on_hold","Active"],"default":"ACTIVE"}},
+            {"name":"home","type":{"type":"record","name":"Address","fields":[{"name":"city","type":"string"}]}},
+            {"name":"work","type":"Address"},
+            {"name":"previous","type":{"type":"array","items":"Address"}},
+            {"name":"other_status","type":"Status"}]}"#,
+    )]));
+}
+
+#[test]
+fn recursive_types_are_boxed() {
+    insta::assert_snapshot!(code(&[(
+        "s.tree/1.avsc",
+        r#"{"type":"record","name":"Node","fields":[
+            {"name":"value","type":"long"},
+            {"name":"parent","type":["null","Node"],"default":null},
+            {"name":"children","type":{"type":"array","items":"Node"}}]}"#,
+    )]));
+}
+
+#[test]
+fn defaults_become_functions() {
+    insta::assert_snapshot!(code(&[(
+        "s.d/1.avsc",
+        r#"{"type":"record","name":"D","fields":[
+            {"name":"s","type":"string","default":"x\"y"},
+            {"name":"i","type":"int","default":-3},
+            {"name":"f","type":"double","default":1.5},
+            {"name":"b","type":"bytes","default":"\u00ff\u0001"},
+            {"name":"o","type":["null","string"],"default":null},
+            {"name":"first","type":["string","null"],"default":"a"},
+            {"name":"list","type":{"type":"array","items":"int"},"default":[1,2]},
+            {"name":"map","type":{"type":"map","values":"boolean"},"default":{"k":true}},
+            {"name":"e","type":{"type":"enum","name":"Color","symbols":["RED","GREEN"]},"default":"GREEN"},
+            {"name":"r","type":{"type":"record","name":"Point","fields":[
+                {"name":"x","type":"int"},{"name":"y","type":"int","default":0}]},"default":{"x":1}},
+            {"name":"u","type":["long","string"],"default":7}]}"#,
+    )]));
+}
+
+#[test]
+fn json_schema_objects_enums_and_refs() {
+    insta::assert_snapshot!(code(&[(
+        "customers.customer-registered/1.json",
+        r##"{"title":"CustomerRegistered","description":"A new customer.","type":"object",
+            "properties":{
+              "customerId":{"type":"string"},
+              "age":{"type":"integer"},
+              "score":{"type":["number","null"]},
+              "tier":{"enum":["gold","silver"]},
+              "tags":{"type":"array","items":{"type":"string"}},
+              "address":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]},
+              "billing":{"$ref":"#/definitions/Address"},
+              "extra":{"type":"object","additionalProperties":{"type":"integer"}},
+              "anything":{}
+            },
+            "required":["customerId","tier"],
+            "definitions":{"Address":{"type":"object","properties":{"street":{"type":"string"}}}}}"##,
+    )]));
+}
+
+#[test]
+fn output_is_deterministic() {
+    let files = [
+        (
+            "b.second/1.avsc",
+            r#"{"type":"record","name":"B","fields":[{"name":"m","type":{"type":"map","values":"int"},"default":{"z":1,"a":2}}]}"#,
+        ),
+        (
+            "a.first/1.json",
+            r#"{"type":"object","properties":{"z":{"type":"string"},"a":{"type":"string"}}}"#,
+        ),
+    ];
+    let reversed: Vec<(&str, &str)> = files.iter().rev().copied().collect();
+    let one = code(&files);
+    assert_eq!(one, code(&files));
+    assert_eq!(one, code(&reversed));
+    let a = one.find("pub mod a_first").unwrap();
+    let b = one.find("pub mod b_second").unwrap();
+    assert!(a < b, "subjects are sorted");
+}
+
+#[test]
+fn errors_name_the_file_and_the_json_pointer() {
+    let errors = generate(&folder(&[
+        (
+            "s.bad/1.avsc",
+            r#"{"type":"record","name":"R","fields":[{"name":"n","type":"int","default":"x"}]}"#,
+        ),
+        ("s.prim/1.avsc", r#""string""#),
+        (
+            "s.json/1.json",
+            r##"{"type":"object","properties":{"a":{"$ref":"#/nope"}}}"##,
+        ),
+        ("s.syntax/1.avsc", "{\"type\": \"record\",\n \"name\": }"),
+    ]))
+    .unwrap_err();
+    let messages: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
+    insta::assert_snapshot!(messages.join("\n"));
+    assert!(matches!(
+        errors.0[0],
+        GenerateError::Unsupported { .. } | GenerateError::Folder(_)
+    ));
+}
