@@ -1,6 +1,7 @@
 //! The `eventschema` command: runs the registry (`serve`), checks a schemas folder against a
 //! git revision or a registry (`check`), registers it (`push`) and explains the difference
-//! between two versions (`diff`). Thin: it parses arguments and calls the libraries.
+//! between two versions (`diff`) and generates typed events (`generate`). Thin: it parses
+//! arguments and calls the libraries.
 
 mod check;
 mod diff;
@@ -82,6 +83,25 @@ enum Command {
   eventschema diff orders.order-placed 1 2
   eventschema diff orders.order-placed 1 2 --registry http://registry:8081 --format json")]
     Diff(DiffArgs),
+    /// Generate typed Rust events (one type per schema version) from a schemas folder into a
+    /// folder of your choice; `build.rs` users call `eventschema_codegen::Builder` instead.
+    #[command(after_help = "Examples:
+  eventschema generate --out src/generated
+  eventschema generate --schemas contracts --out src/generated --file-name events.rs")]
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct GenerateArgs {
+    /// The schemas folder (docs/schemas-folder.md).
+    #[arg(long, default_value = "schemas")]
+    schemas: PathBuf,
+    /// Where to write the generated file (created if missing).
+    #[arg(long)]
+    out: PathBuf,
+    /// The generated file's name.
+    #[arg(long, default_value = "eventschema_generated.rs")]
+    file_name: String,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -275,6 +295,28 @@ async fn check(args: CheckArgs) -> anyhow::Result<u8> {
     Ok(report.exit_code())
 }
 
+/// Writes the generated code; unchanged output leaves the file untouched.
+fn generate(args: &GenerateArgs) -> anyhow::Result<u8> {
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let written = eventschema_codegen::Builder::new()
+        .schemas_dir(&args.schemas)
+        .out_dir(&args.out)
+        .file_name(&args.file_name)
+        .emit_rerun_if_changed(false)
+        .generate();
+    match written {
+        Ok(path) => {
+            println!("generated {}", path.display());
+            Ok(0)
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            Ok(2)
+        }
+    }
+}
+
 async fn run(command: Command) -> anyhow::Result<u8> {
     let limits = Limits::DEFAULT;
     match command {
@@ -291,6 +333,7 @@ async fn run(command: Command) -> anyhow::Result<u8> {
             )
             .await
         }
+        Command::Generate(args) => generate(&args),
         Command::Diff(args) => {
             let source = match &args.registry {
                 Some(url) => diff::Source::Registry(Client::new(url)?),
