@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs third-party registry clients (tests/clients/*.py) against a freshly started
-# `eventschema serve` on an ephemeral port. Installs the clients into a virtualenv under
-# target/, so it needs only python3 and cargo.
+# Runs third-party registry clients against a freshly started `eventschema serve` on an
+# ephemeral port: Confluent's Python client (installed into a virtualenv under target/) and,
+# where node is installed, kafkajs' client (installed into tests/clients/kafkajs).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -28,4 +28,15 @@ if [ -z "$url" ]; then
   cat "$log" >&2
   exit 1
 fi
-"$venv/bin/python" tests/clients/confluent_kafka_client.py "$url"
+status=0
+echo "-- confluent-kafka (Python)"
+"$venv/bin/python" tests/clients/confluent_kafka_client.py "$url" || status=1
+
+echo "-- @kafkajs/confluent-schema-registry (Node)"
+if command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then
+  (cd tests/clients/kafkajs && npm install --no-audit --no-fund --silent)
+  node tests/clients/kafkajs/client.mjs "$url" || status=1
+else
+  echo "node/npm not installed: skipping the kafkajs client"
+fi
+exit $status
