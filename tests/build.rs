@@ -1,9 +1,19 @@
 //! Generates Rust types for the repository's example schemas (`../schemas`) into OUT_DIR,
-//! so that `tests/generated.rs` proves the generated code compiles and round-trips.
+//! so that `tests/generated.rs` proves the generated code compiles and round-trips; and for
+//! the fixtures of `tests/upcasters.rs`: `fixtures/manual-upcast` (a hand-written upcaster)
+//! and `fixtures/upcast-features` (every kind of derived step).
 
 fn main() -> Result<(), eventschema_codegen::BuildError> {
     eventschema_codegen::Builder::new()
         .schemas_dir("../schemas")
+        .generate()?;
+    eventschema_codegen::Builder::new()
+        .schemas_dir("fixtures/manual-upcast")
+        .file_name("manual_upcast_generated.rs")
+        .generate()?;
+    eventschema_codegen::Builder::new()
+        .schemas_dir("fixtures/upcast-features")
+        .file_name("upcast_features_generated.rs")
         .generate()?;
     Ok(())
 }

@@ -180,3 +180,131 @@ fn errors_name_the_file_and_the_json_pointer() {
         GenerateError::Unsupported { .. } | GenerateError::Folder(_)
     ));
 }
+
+#[test]
+fn upcasters_derived_avro() {
+    insta::assert_snapshot!(code(&[
+        (
+            "s.up/1.avsc",
+            r#"{"type":"record","name":"Up","namespace":"t","fields":[
+                {"name":"n","type":"int"},
+                {"name":"f","type":"float"},
+                {"name":"s","type":"string"},
+                {"name":"b","type":"bytes"},
+                {"name":"gone","type":"string"},
+                {"name":"old_name","type":"long"},
+                {"name":"plain","type":"string"},
+                {"name":"color","type":{"type":"enum","name":"Color","symbols":["RED","GREEN"]}},
+                {"name":"shade","type":{"type":"enum","name":"Shade","symbols":["DARK","LIGHT"],"default":"DARK"}},
+                {"name":"points","type":{"type":"array","items":{"type":"record","name":"Point","fields":[{"name":"x","type":"int"}]}}},
+                {"name":"by_key","type":{"type":"map","values":"int"}},
+                {"name":"maybe","type":["null","Point"],"default":null},
+                {"name":"either","type":["int","string"]},
+                {"name":"tree","type":{"type":"record","name":"Node","fields":[{"name":"next","type":["null","Node"],"default":null}]}}]}"#,
+        ),
+        (
+            "s.up/2.avsc",
+            r#"{"type":"record","name":"Up","namespace":"t","fields":[
+                {"name":"n","type":"long"},
+                {"name":"f","type":"double"},
+                {"name":"s","type":"bytes"},
+                {"name":"b","type":"string"},
+                {"name":"new_name","type":"long","aliases":["old_name"]},
+                {"name":"plain","type":["null","string"],"default":null},
+                {"name":"color","type":{"type":"enum","name":"Color","symbols":["RED","GREEN","BLUE"]}},
+                {"name":"shade","type":{"type":"enum","name":"Shade","symbols":["DARK"],"default":"DARK"}},
+                {"name":"points","type":{"type":"array","items":{"type":"record","name":"Point","fields":[{"name":"x","type":"long"},{"name":"y","type":"long","default":0}]}}},
+                {"name":"by_key","type":{"type":"map","values":"double"}},
+                {"name":"maybe","type":["null","Point"],"default":null},
+                {"name":"either","type":["long","string","boolean"]},
+                {"name":"tree","type":{"type":"record","name":"Node","fields":[{"name":"next","type":["null","Node"],"default":null}]}},
+                {"name":"added","type":"string","default":"x"}]}"#,
+        ),
+    ]));
+}
+
+#[test]
+fn upcasters_not_derivable_become_traits() {
+    let generated = code(&[
+        (
+            "orders.order-placed/1.avsc",
+            r#"{"type":"record","name":"OrderPlaced","fields":[
+                {"name":"id","type":"string"},
+                {"name":"total","type":"long"},
+                {"name":"note","type":["null","string"],"default":null},
+                {"name":"state","type":{"type":"enum","name":"State","symbols":["OPEN","DONE"]}}]}"#,
+        ),
+        (
+            "orders.order-placed/2.avsc",
+            r#"{"type":"record","name":"OrderPlaced","fields":[
+                {"name":"id","type":"string"},
+                {"name":"total","type":"int"},
+                {"name":"note","type":"string"},
+                {"name":"state","type":{"type":"enum","name":"State","symbols":["OPEN"]}},
+                {"name":"buyer","type":"string"}]}"#,
+        ),
+        (
+            "orders.order-placed/3.avsc",
+            r#"{"type":"record","name":"OrderPlaced","fields":[
+                {"name":"id","type":"string"},
+                {"name":"total","type":"int"},
+                {"name":"note","type":"string"},
+                {"name":"state","type":{"type":"enum","name":"State","symbols":["OPEN"]}},
+                {"name":"buyer","type":"string"},
+                {"name":"extra","type":"boolean","default":true}]}"#,
+        ),
+    ]);
+    // The message the compiler shows names the subject, the versions and every field.
+    let message = generated
+        .lines()
+        .find(|line| line.contains("message = "))
+        .unwrap();
+    for needle in [
+        "orders.order-placed",
+        "version 1 to version 2",
+        "`total`",
+        "`note`",
+        "`state`",
+        "`buyer`",
+        "UpcastOrderPlacedV1ToV2",
+    ] {
+        assert!(message.contains(needle), "{needle} in {message}");
+    }
+    assert!(!generated.contains("UpcastOrderPlacedV2ToV3"));
+    insta::assert_snapshot!(generated);
+}
+
+#[test]
+fn upcasters_json_schema() {
+    insta::assert_snapshot!(code(&[
+        (
+            "s.j/1.json",
+            r#"{"title":"J","type":"object","properties":{
+                "id":{"type":"string"},
+                "kind":{"enum":["a","b"]},
+                "maybe":{"type":"integer"},
+                "tags":{"type":"array","items":{"type":"string"}},
+                "dropped":{"type":"boolean"}},
+              "required":["id","kind","tags"]}"#,
+        ),
+        (
+            "s.j/2.json",
+            r#"{"title":"J","type":"object","properties":{
+                "id":{"type":"string"},
+                "kind":{"enum":["a","b","c"]},
+                "maybe":{"type":"integer"},
+                "tags":{"type":"array","items":{"type":"string"}},
+                "note":{"type":"string"}},
+              "required":["id","kind"]}"#,
+        ),
+        (
+            "s.j/3.json",
+            r#"{"title":"J","type":"object","properties":{
+                "id":{"type":"integer"},
+                "kind":{"enum":["a","b","c"]},
+                "maybe":{"type":"integer"},
+                "needed":{"type":"string"}},
+              "required":["id","kind","maybe","needed"]}"#,
+        ),
+    ]));
+}

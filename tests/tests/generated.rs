@@ -192,3 +192,276 @@ fn other_subjects_round_trip() {
         reason: released::v2::ReleaseReason::Fulfilled,
     });
 }
+
+/// The payload bytes of `event` (what `decode_any` reads).
+fn payload<E: Event>(event: &E) -> Vec<u8> {
+    event
+        .encode()
+        .unwrap_or_else(|e| panic!("{} v{}: {e:?}", E::SUBJECT, E::VERSION))
+}
+
+#[test]
+fn order_placed_upcasts_fill_defaults_rename_and_promote() {
+    use orders_order_placed::*;
+    let old = v1::OrderPlaced {
+        order_id: "o1".into(),
+        customer_id: "c1".into(),
+        total_cents: 1200,
+        channel: v1::Channel::Store,
+        lines: vec![v1::OrderLine {
+            sku: "A".into(),
+            quantity: 2,
+        }],
+    };
+    let expected = OrderPlaced {
+        order_id: "o1".into(),
+        buyer_id: "c1".into(),
+        total_cents: 1200,
+        currency: "EUR".into(),
+        notes: None,
+        channel: v3::Channel::Store,
+        lines: vec![v3::OrderLine {
+            sku: "A".into(),
+            quantity: 2,
+        }],
+        attributes: BTreeMap::new(),
+    };
+    let stepwise = v3::OrderPlaced::from(v2::OrderPlaced::from(old.clone()));
+    assert_eq!(stepwise, expected);
+    assert_eq!(decode_any(1, &payload(&old)).unwrap(), expected);
+    let middle = v2::OrderPlaced {
+        order_id: "o1".into(),
+        customer_id: "c1".into(),
+        total_cents: 5_000_000_000,
+        currency: "USD".into(),
+        notes: Some("gift".into()),
+        channel: v2::Channel::Web,
+        lines: vec![],
+    };
+    let expected = OrderPlaced {
+        order_id: "o1".into(),
+        buyer_id: "c1".into(),
+        total_cents: 5_000_000_000,
+        currency: "USD".into(),
+        notes: Some("gift".into()),
+        channel: v3::Channel::Web,
+        lines: vec![],
+        attributes: BTreeMap::new(),
+    };
+    assert_eq!(OrderPlaced::from(middle.clone()), expected);
+    assert_eq!(decode_any(2, &payload(&middle)).unwrap(), expected);
+    assert_eq!(decode_any(3, &payload(&expected)).unwrap(), expected);
+    let unknown = decode_any(4, &payload(&expected)).unwrap_err();
+    assert!(unknown.0.contains("no version 4"), "{unknown:?}");
+    // Bytes of one version are not silently read as another.
+    assert!(decode_any(1, &payload(&expected)).is_err());
+}
+
+#[test]
+fn other_subjects_upcast_to_their_newest_version() {
+    use inventory_stock_released as released;
+    use inventory_stock_reserved as reserved;
+    use orders_order_cancelled as cancelled;
+    use payments_payment_authorized as authorized;
+    use payments_payment_failed as failed;
+
+    // Removed field and added field with a default; added enum symbols.
+    let old = cancelled::v1::OrderCancelled {
+        order_id: "o".into(),
+        reason: "changed my mind".into(),
+        cancelled_at: 9,
+    };
+    let expected = cancelled::OrderCancelled {
+        order_id: "o".into(),
+        reason_code: cancelled::v3::CancelReason::CustomerRequest,
+        cancelled_at: 9,
+    };
+    assert_eq!(cancelled::decode_any(1, &payload(&old)).unwrap(), expected);
+    let middle = cancelled::v2::OrderCancelled {
+        order_id: "o".into(),
+        reason_code: cancelled::v2::CancelReason::OutOfStock,
+        cancelled_at: 9,
+    };
+    let expected = cancelled::OrderCancelled {
+        reason_code: cancelled::v3::CancelReason::OutOfStock,
+        ..expected
+    };
+    assert_eq!(
+        cancelled::decode_any(2, &payload(&middle)).unwrap(),
+        expected
+    );
+    assert_eq!(
+        cancelled::decode_any(3, &payload(&expected)).unwrap(),
+        expected
+    );
+
+    // Nested records inside a union, an added optional field, an added boolean default.
+    let old = authorized::v1::PaymentAuthorized {
+        payment_id: "p".into(),
+        order_id: "o".into(),
+        amount_cents: 10,
+        instrument: authorized::v1::PaymentAuthorizedInstrument::Card(authorized::v1::Card {
+            last4: "4242".into(),
+            brand: "visa".into(),
+        }),
+    };
+    let expected = authorized::PaymentAuthorized {
+        payment_id: "p".into(),
+        order_id: "o".into(),
+        amount_cents: 10,
+        instrument: authorized::v3::PaymentAuthorizedInstrument::Card(authorized::v3::Card {
+            last4: "4242".into(),
+            brand: "visa".into(),
+        }),
+        authorization_code: None,
+        captured: false,
+    };
+    assert_eq!(authorized::decode_any(1, &payload(&old)).unwrap(), expected);
+    let middle = authorized::v2::PaymentAuthorized {
+        payment_id: "p".into(),
+        order_id: "o".into(),
+        amount_cents: 10,
+        instrument: authorized::v2::PaymentAuthorizedInstrument::BankTransfer(
+            authorized::v2::BankTransfer {
+                iban: "DE00".into(),
+            },
+        ),
+        authorization_code: Some("A1".into()),
+    };
+    let expected = authorized::PaymentAuthorized {
+        instrument: authorized::v3::PaymentAuthorizedInstrument::BankTransfer(
+            authorized::v3::BankTransfer {
+                iban: "DE00".into(),
+            },
+        ),
+        authorization_code: Some("A1".into()),
+        ..expected
+    };
+    assert_eq!(
+        authorized::decode_any(2, &payload(&middle)).unwrap(),
+        expected
+    );
+    assert_eq!(
+        authorized::decode_any(3, &payload(&expected)).unwrap(),
+        expected
+    );
+
+    // JSON Schema: a new optional property.
+    let old = failed::v1::PaymentFailed {
+        payment_id: "p".into(),
+        order_id: "o".into(),
+        reason: failed::v1::PaymentFailedReason::Expired,
+        attempt: Some(3),
+    };
+    let expected = failed::PaymentFailed {
+        payment_id: "p".into(),
+        order_id: "o".into(),
+        reason: failed::v2::PaymentFailedReason::Expired,
+        attempt: Some(3),
+        retryable: None,
+    };
+    assert_eq!(failed::decode_any(1, &payload(&old)).unwrap(), expected);
+    assert_eq!(
+        failed::decode_any(2, &payload(&expected)).unwrap(),
+        expected
+    );
+
+    // int -> long, a new nullable field, then a removed field and a new record default.
+    let old = reserved::v1::StockReserved {
+        reservation_id: "r".into(),
+        sku: "s".into(),
+        quantity: 7,
+        warehouse: "w".into(),
+    };
+    let middle = reserved::v2::StockReserved {
+        reservation_id: "r".into(),
+        sku: "s".into(),
+        quantity: 7,
+        warehouse: "w".into(),
+        expires_at: None,
+    };
+    assert_eq!(reserved::v2::StockReserved::from(old.clone()), middle);
+    let expected = reserved::StockReserved {
+        reservation_id: "r".into(),
+        sku: "s".into(),
+        quantity: 7,
+        expires_at: None,
+        location: reserved::v3::Location {
+            warehouse: "main".into(),
+            bin: None,
+        },
+    };
+    assert_eq!(reserved::decode_any(1, &payload(&old)).unwrap(), expected);
+    assert_eq!(
+        reserved::decode_any(2, &payload(&middle)).unwrap(),
+        expected
+    );
+    assert_eq!(
+        reserved::decode_any(3, &payload(&expected)).unwrap(),
+        expected
+    );
+
+    // An added enum symbol.
+    let old = released::v1::StockReleased {
+        reservation_id: "r".into(),
+        quantity: 1,
+        reason: released::v1::ReleaseReason::Cancelled,
+    };
+    let expected = released::StockReleased {
+        reservation_id: "r".into(),
+        quantity: 1,
+        reason: released::v2::ReleaseReason::Cancelled,
+    };
+    assert_eq!(released::decode_any(1, &payload(&old)).unwrap(), expected);
+    assert_eq!(
+        released::decode_any(2, &payload(&expected)).unwrap(),
+        expected
+    );
+}
+
+mod chain {
+    //! Property: the composed chain (`decode_any`) equals the single steps applied by hand,
+    //! and equals what serde's aliases and defaults make of the old JSON.
+    use super::orders_order_placed::*;
+    use proptest::prelude::*;
+
+    fn line() -> impl Strategy<Value = v1::OrderLine> {
+        ("[A-Z]{1,4}", any::<i32>()).prop_map(|(sku, quantity)| v1::OrderLine { sku, quantity })
+    }
+
+    fn order() -> impl Strategy<Value = v1::OrderPlaced> {
+        (
+            "[a-z0-9]{0,8}",
+            "\\PC{0,8}",
+            any::<i32>(),
+            any::<bool>(),
+            proptest::collection::vec(line(), 0..4),
+        )
+            .prop_map(
+                |(order_id, customer_id, total_cents, web, lines)| v1::OrderPlaced {
+                    order_id,
+                    customer_id,
+                    total_cents,
+                    channel: if web {
+                        v1::Channel::Web
+                    } else {
+                        v1::Channel::Store
+                    },
+                    lines,
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn chain_equals_steps(old in order()) {
+            let bytes = eventschema::Event::encode(&old).unwrap();
+            let chained = decode_any(1, &bytes).unwrap();
+            let stepwise = v3::OrderPlaced::from(v2::OrderPlaced::from(old.clone()));
+            prop_assert_eq!(&chained, &stepwise);
+            let json = serde_json::to_string(&old).unwrap();
+            let by_serde: OrderPlaced = serde_json::from_str(&json).unwrap();
+            prop_assert_eq!(&by_serde, &stepwise);
+        }
+    }
+}

@@ -19,7 +19,73 @@ pub(super) struct Module {
     pub root: String,
 }
 
-pub(super) fn module(schema: &AvroSchema) -> Result<Module, Vec<Problem>> {
+/// What the upcaster generator needs to know about one version's generated code: the
+/// schema and the Rust names the generator chose for it.
+pub(super) struct Model<'a> {
+    pub schema: &'a AvroSchema,
+    /// The root record's index.
+    pub root: usize,
+    /// Rust type name of every named type, by index.
+    pub names: BTreeMap<usize, String>,
+    /// Union enum names by the JSON pointer of the union.
+    pub unions: HashMap<String, String>,
+    /// JSON pointer of each named type's definition.
+    pub defined_at: HashMap<usize, String>,
+}
+
+impl Model<'_> {
+    /// Whether a reference to `index` from a field of record `owner` is boxed.
+    pub fn boxed(&self, index: usize, direct: bool, owner: usize) -> bool {
+        direct
+            && !matches!(
+                self.schema.named(index).map(|n| &n.kind),
+                Some(NamedKind::Fixed { .. })
+            )
+            && reaches(self.schema, index, owner, &mut BTreeSet::new())
+    }
+
+    /// The Rust variant name of a union branch.
+    pub fn variant_name(&self, branch: &Schema) -> String {
+        variant_name(&self.names, branch)
+    }
+}
+
+/// The Rust variant names of enum symbols, disambiguated as in the enum's definition.
+pub(super) fn enum_variants<S: AsRef<str>>(symbols: &[S]) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    symbols
+        .iter()
+        .map(|symbol| {
+            let mut variant = pascal(symbol.as_ref());
+            while !seen.insert(variant.clone()) {
+                variant.push('_');
+            }
+            variant
+        })
+        .collect()
+}
+
+/// The Rust field names of a record's fields, disambiguated as in the struct's definition.
+pub(super) fn field_names(fields: &[Field]) -> Vec<String> {
+    let mut used = BTreeSet::new();
+    fields
+        .iter()
+        .map(|field| {
+            let mut rust = snake(&field.name);
+            while !used.insert(rust.clone()) {
+                rust.push('_');
+            }
+            rust
+        })
+        .collect()
+}
+
+/// The name of the function that returns a field's default (see [`Generator::field`]).
+pub(super) fn default_function(owner_name: &str, rust_field: &str) -> String {
+    format!("default_{}_{}", snake(owner_name), rust_field)
+}
+
+pub(super) fn module(schema: &AvroSchema) -> Result<(Module, Model<'_>), Vec<Problem>> {
     let Schema::Named(root) = schema.root() else {
         return Err(vec![Problem::new(
             "",
@@ -44,10 +110,20 @@ pub(super) fn module(schema: &AvroSchema) -> Result<Module, Vec<Problem>> {
     let root_name = generator.names.get(&root).cloned().unwrap_or_default();
     let items = generator.items;
     let defaults = generator.defaults;
-    Ok(Module {
-        items: quote! { #(#items)* #(#defaults)* },
-        root: root_name,
-    })
+    let model = Model {
+        schema,
+        root,
+        names: generator.names,
+        unions: generator.unions,
+        defined_at: generator.defined_at,
+    };
+    Ok((
+        Module {
+            items: quote! { #(#items)* #(#defaults)* },
+            root: root_name,
+        },
+        model,
+    ))
 }
 
 struct Generator<'a> {
@@ -237,31 +313,12 @@ impl<'a> Generator<'a> {
     }
 
     fn variant_name(&self, branch: &Schema) -> String {
-        match branch {
-            Schema::Primitive { kind, .. } => pascal(kind.name()),
-            Schema::Array { .. } => "Array".to_owned(),
-            Schema::Map { .. } => "Map".to_owned(),
-            Schema::Union(_) => "Union".to_owned(),
-            Schema::Named(index) => self.names.get(index).cloned().unwrap_or_default(),
-        }
+        variant_name(&self.names, branch)
     }
 
     /// Whether `from` can reach record `to` through fields and unions only.
     fn reaches(&self, from: usize, to: usize, seen: &mut BTreeSet<usize>) -> bool {
-        if from == to {
-            return true;
-        }
-        if !seen.insert(from) {
-            return false;
-        }
-        let Some(NamedKind::Record { fields, .. }) = self.schema.named(from).map(|n| &n.kind)
-        else {
-            return false;
-        };
-        fields
-            .iter()
-            .flat_map(|f| direct_refs(&f.schema))
-            .any(|next| self.reaches(next, to, seen))
+        reaches(self.schema, from, to, seen)
     }
 
     /// Emits the item of a named type the first time it is seen (its definition).
@@ -346,7 +403,7 @@ impl<'a> Generator<'a> {
         let default = field.default.as_ref().and_then(|value| {
             match self.value(&field.schema, value, &type_pointer, true, owner) {
                 Ok(expr) => {
-                    let function = format!("default_{}_{}", snake(owner_name), rust);
+                    let function = default_function(owner_name, &rust);
                     let function_ident = ident(&function);
                     self.defaults.push(quote! {
                         fn #function_ident() -> #ty { #expr }
@@ -487,6 +544,33 @@ impl<'a> Generator<'a> {
                 })
             }
         }
+    }
+}
+
+/// Whether `from` can reach record `to` through fields and unions only.
+fn reaches(schema: &AvroSchema, from: usize, to: usize, seen: &mut BTreeSet<usize>) -> bool {
+    if from == to {
+        return true;
+    }
+    if !seen.insert(from) {
+        return false;
+    }
+    let Some(NamedKind::Record { fields, .. }) = schema.named(from).map(|n| &n.kind) else {
+        return false;
+    };
+    fields
+        .iter()
+        .flat_map(|f| direct_refs(&f.schema))
+        .any(|next| reaches(schema, next, to, seen))
+}
+
+fn variant_name(names: &BTreeMap<usize, String>, branch: &Schema) -> String {
+    match branch {
+        Schema::Primitive { kind, .. } => pascal(kind.name()),
+        Schema::Array { .. } => "Array".to_owned(),
+        Schema::Map { .. } => "Map".to_owned(),
+        Schema::Union(_) => "Union".to_owned(),
+        Schema::Named(index) => names.get(index).cloned().unwrap_or_default(),
     }
 }
 

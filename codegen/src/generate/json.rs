@@ -12,10 +12,33 @@ use quote::quote;
 use serde_json::Value;
 
 use super::Problem;
-use super::avro::Module;
+use super::avro::{Module, enum_variants};
 use super::names::{ident, pascal, snake};
 
-pub(super) fn module(document: &Value, fallback_name: &str) -> Result<Module, Vec<Problem>> {
+/// One property of the root object, as generated: what the upcaster generator needs.
+pub(super) struct RootField {
+    /// The property name in the schema.
+    pub property: String,
+    /// Its schema.
+    pub schema: Value,
+    /// The Rust field name.
+    pub rust: String,
+    /// The Rust field type is an `Option` (not required, or nullable).
+    pub optional: bool,
+    /// The string enum generated for the property itself: its name and
+    /// `(symbol, variant)` pairs.
+    pub enum_type: Option<(String, Vec<(String, String)>)>,
+}
+
+/// The root object's properties, in document order.
+pub(super) struct Model {
+    pub fields: Vec<RootField>,
+}
+
+pub(super) fn module(
+    document: &Value,
+    fallback_name: &str,
+) -> Result<(Module, Model), Vec<Problem>> {
     let is_object = document.get("type").and_then(Value::as_str) == Some("object")
         || document.get("properties").is_some();
     if !is_object {
@@ -35,6 +58,9 @@ pub(super) fn module(document: &Value, fallback_name: &str) -> Result<Module, Ve
         refs: BTreeMap::new(),
         in_progress: BTreeSet::new(),
         problems: Vec::new(),
+        last_enum: None,
+        root_fields: Vec::new(),
+        collect_root: true,
     };
     generator.taken.insert(root.clone());
     generator.object(document, "", &root);
@@ -42,10 +68,15 @@ pub(super) fn module(document: &Value, fallback_name: &str) -> Result<Module, Ve
         return Err(generator.problems);
     }
     let items = generator.items;
-    Ok(Module {
-        items: quote! { #(#items)* },
-        root,
-    })
+    Ok((
+        Module {
+            items: quote! { #(#items)* },
+            root,
+        },
+        Model {
+            fields: generator.root_fields,
+        },
+    ))
 }
 
 struct Generator<'a> {
@@ -57,6 +88,12 @@ struct Generator<'a> {
     /// `$ref` targets being generated (a reference to one of them is recursive: boxed).
     in_progress: BTreeSet<String>,
     problems: Vec<Problem>,
+    /// The string enum most recently generated: its name and `(symbol, variant)` pairs.
+    last_enum: Option<(String, Vec<(String, String)>)>,
+    /// The root object's properties, once generated.
+    root_fields: Vec<RootField>,
+    /// The next object generated is the root (a `$ref` to `#` generates it again).
+    collect_root: bool,
 }
 
 fn doc(schema: &Value) -> TokenStream {
@@ -215,13 +252,17 @@ impl Generator<'_> {
     }
 
     fn string_enum(&mut self, schema: &Value, name: &str, symbols: &[&str]) {
-        let mut seen = BTreeSet::new();
-        let variants = symbols.iter().map(|symbol| {
-            let mut variant = pascal(symbol);
-            while !seen.insert(variant.clone()) {
-                variant.push('_');
-            }
-            let variant = ident(&variant);
+        let names = enum_variants(symbols);
+        self.last_enum = Some((
+            name.to_owned(),
+            symbols
+                .iter()
+                .zip(&names)
+                .map(|(symbol, variant)| ((*symbol).to_owned(), variant.clone()))
+                .collect(),
+        ));
+        let variants = symbols.iter().zip(&names).map(|(symbol, variant)| {
+            let variant = ident(variant);
             quote! { #[serde(rename = #symbol)] #variant }
         });
         let variants: Vec<TokenStream> = variants.collect();
@@ -236,6 +277,7 @@ impl Generator<'_> {
     }
 
     fn object(&mut self, schema: &Value, pointer: &str, name: &str) {
+        let is_root = std::mem::take(&mut self.collect_root) && pointer.is_empty();
         let required: BTreeSet<&str> = schema
             .get("required")
             .and_then(Value::as_array)
@@ -254,7 +296,19 @@ impl Generator<'_> {
                     property.replace('~', "~0").replace('/', "~1")
                 );
                 let context = format!("{name}{}", pascal(property));
+                self.last_enum = None;
                 let (ty, nullable) = self.ty(property_schema, &field_pointer, &context);
+                if is_root {
+                    let own_enum = property_schema.get("enum").is_some()
+                        && property_schema.get("$ref").is_none();
+                    self.root_fields.push(RootField {
+                        property: property.clone(),
+                        schema: property_schema.clone(),
+                        rust: rust.clone(),
+                        optional: nullable || !required.contains(property.as_str()),
+                        enum_type: self.last_enum.take().filter(|_| own_enum),
+                    });
+                }
                 let field_ident = ident(&rust);
                 let rename = (rust != *property).then(|| quote! { #[serde(rename = #property)] });
                 let field_doc = doc(property_schema);

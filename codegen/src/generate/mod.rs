@@ -1,20 +1,24 @@
 //! The generator: a parsed schemas folder -> one Rust source file with a module per subject,
-//! a module per version inside it (`v1::OrderPlaced`, ...), an alias for the newest version
-//! and an `Event` implementation per version. Pure: no I/O, and the output depends only on
-//! the input (sorted maps, document order), so it is byte-identical across runs.
+//! a module per version inside it (`v1::OrderPlaced`, ...), an alias for the newest version,
+//! an `Event` implementation per version, the upcasters between adjacent versions
+//! ([`upcast`]) and a `decode_any` that reads any version as the newest. Pure: no I/O, and
+//! the output depends only on the input (sorted maps, document order), so it is
+//! byte-identical across runs.
 
 mod avro;
 mod json;
 pub(crate) mod names;
+mod upcast;
 
 use std::fmt;
 
 use eventschema_core::{Limits, ParsedSchema, SchemaType};
-use proc_macro2::TokenStream;
+use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use crate::folder::{FolderError, SchemaFolder};
 use names::{ident, pascal, snake};
+use upcast::{Shape, Step, Version};
 
 /// The first line of every generated file.
 pub const HEADER: &str =
@@ -96,55 +100,78 @@ pub fn generate(folder: &SchemaFolder) -> Result<GeneratedCode, GenerateErrors> 
         let Some(files) = folder.versions(subject) else {
             continue;
         };
-        let mut versions = Vec::new();
-        let mut newest_root = None;
+        let mut parsed_files = Vec::new();
         for file in files {
-            let parsed = match folder.parse(file, &Limits::DEFAULT) {
-                Ok(parsed) => parsed,
-                Err(error) => {
-                    errors.push(GenerateError::Folder(error));
-                    continue;
+            match folder.parse(file, &Limits::DEFAULT) {
+                Ok(parsed) => parsed_files.push((file, parsed)),
+                Err(error) => errors.push(GenerateError::Folder(error)),
+            }
+        }
+        let complete = parsed_files.len() == files.len();
+        let fallback = pascal(subject.rsplit('.').next().unwrap_or(subject));
+        let mut generated = Vec::new();
+        for (file, parsed) in &parsed_files {
+            let module = match parsed {
+                ParsedSchema::Avro(schema) => {
+                    avro::module(schema).map(|(module, model)| (module, Shape::Avro(model)))
                 }
+                ParsedSchema::Json(schema) => json::module(schema.document(), &fallback)
+                    .map(|(module, model)| (module, Shape::Json(model))),
             };
-            let fallback = pascal(subject.rsplit('.').next().unwrap_or(subject));
-            let module = match &parsed {
-                ParsedSchema::Avro(schema) => avro::module(schema),
-                ParsedSchema::Json(schema) => json::module(schema.document(), &fallback),
-            };
-            let module = match module {
-                Ok(module) => module,
+            match module {
+                Ok((module, shape)) => generated.push((*file, parsed, module, shape)),
                 Err(problems) => {
                     errors.extend(problems.into_iter().map(|p| GenerateError::Unsupported {
                         path: file.path.clone(),
                         pointer: p.pointer,
                         message: p.message,
                     }));
-                    continue;
                 }
-            };
-            let version_ident = ident(&format!("v{}", file.version));
-            let root = ident(&module.root);
-            let event = event_impl(subject, file.version, &parsed, &module.root);
-            let items = module.items;
-            let version_doc = format!(
+            }
+        }
+        if !complete || generated.len() != parsed_files.len() {
+            // Errors are reported; upcasters need every version.
+            continue;
+        }
+        let mut items = Vec::new();
+        let mut chain = Vec::new();
+        for (file, parsed, module, shape) in generated {
+            let event = event_impl(subject, file.version, parsed, &module.root);
+            let doc = format!(
                 " Version {} of `{subject}` (`{}`).",
                 file.version, file.path
             );
+            items.push((file.version, module.items, event, doc));
+            chain.push(Version {
+                number: file.version,
+                root: module.root,
+                shape,
+            });
+        }
+        let mut steps: Vec<Step> = vec![Step::default()];
+        steps.extend(
+            chain
+                .windows(2)
+                .map(|pair| upcast::step(subject, &pair[0], &pair[1])),
+        );
+        let mut versions = Vec::new();
+        let mut subject_items = Vec::new();
+        for ((version, module_items, event, doc), step) in items.into_iter().zip(steps) {
+            let version_ident = ident(&format!("v{version}"));
+            let in_target = step.in_target;
             versions.push(quote! {
-                #[doc = #version_doc]
+                #[doc = #doc]
                 pub mod #version_ident {
-                    #items
+                    #module_items
                     #event
+                    #in_target
                 }
             });
-            newest_root = Some((version_ident, root));
+            subject_items.push(step.in_subject);
         }
-        let alias = newest_root.map(|(version, root)| {
-            quote! {
-                /// The newest version.
-                pub type #root = #version::#root;
-            }
-        });
+        let newest = chain
+            .last()
+            .map(|newest| newest_items(subject, &chain, newest));
         let module_ident = ident(&snake(subject));
         let subject_doc = format!(" Subject `{subject}`.");
         modules.push(quote! {
@@ -154,7 +181,8 @@ pub fn generate(folder: &SchemaFolder) -> Result<GeneratedCode, GenerateErrors> 
                 /// The registry subject.
                 pub const SUBJECT: &str = #subject;
                 #(#versions)*
-                #alias
+                #(#subject_items)*
+                #newest
             }
         });
     }
@@ -162,6 +190,44 @@ pub fn generate(folder: &SchemaFolder) -> Result<GeneratedCode, GenerateErrors> 
         return Err(GenerateErrors(errors));
     }
     render(quote! { #(#modules)* }).map_err(|e| GenerateErrors(vec![e]))
+}
+
+/// The alias of the newest version and `decode_any`, which decodes a payload of any version
+/// with that version's type and upcasts it step by step to the newest.
+fn newest_items(subject: &str, chain: &[Version<'_>], newest: &Version<'_>) -> TokenStream {
+    let newest_mod = ident(&format!("v{}", newest.number));
+    let root = ident(&newest.root);
+    let arms = chain.iter().enumerate().map(|(at, version)| {
+        let number = Literal::u32_unsuffixed(u32::try_from(version.number).unwrap_or_default());
+        let module = ident(&format!("v{}", version.number));
+        let own = ident(&version.root);
+        let steps = chain[at + 1..].iter().map(|next| {
+            let module = ident(&format!("v{}", next.number));
+            let next_root = ident(&next.root);
+            quote! { let value = #module::#next_root::from(value); }
+        });
+        quote! {
+            #number => {
+                let value = <#module::#own as ::eventschema::Event>::decode(bytes)?;
+                #(#steps)*
+                Ok(value)
+            }
+        }
+    });
+    let unknown = format!("subject `{subject}` has no version {{version}}");
+    quote! {
+        /// The newest version.
+        pub type #root = #newest_mod::#root;
+
+        /// Decodes a payload written with `version` of this subject and upcasts it to the
+        /// newest version through the chain of single-step upcasters.
+        pub fn decode_any(version: u32, bytes: &[u8]) -> Result<#root, ::eventschema::CodecError> {
+            match version {
+                #(#arms)*
+                _ => Err(::eventschema::CodecError(format!(#unknown))),
+            }
+        }
+    }
 }
 
 fn event_impl(subject: &str, version: i32, parsed: &ParsedSchema, root: &str) -> TokenStream {
