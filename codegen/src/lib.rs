@@ -12,6 +12,7 @@
 mod builder;
 pub mod folder;
 mod generate;
+pub mod types;
 
 pub use builder::{BuildError, Builder};
 pub use generate::{GenerateError, GenerateErrors, GeneratedCode, HEADER, generate};

@@ -167,4 +167,6 @@ pub enum SubscribeError {
     },
     #[error("the bus is shut down")]
     Closed,
+    #[error("consumer group `{group}` has two handlers for `{ty}`")]
+    DuplicateHandler { group: String, ty: String },
 }

@@ -59,6 +59,21 @@ pub trait Event: Sized + Send + 'static {
 
     /// Reads a payload written by [`Event::encode`] (already validated and upcast).
     fn decode(bytes: &[u8]) -> Result<Self, CodecError>;
+
+    /// Reads a payload written as schema `version` of this event type, upcasting older
+    /// versions to this one. The default reads only [`Event::VERSION`]; generated newest
+    /// types and derived types with `previous` override it.
+    fn decode_version(version: u32, bytes: &[u8]) -> Result<Self, CodecError> {
+        if version == Self::VERSION {
+            Self::decode(bytes)
+        } else {
+            Err(CodecError(format!(
+                "`{}` version {version} cannot be read as version {} (no upcaster)",
+                Self::TYPE,
+                Self::VERSION
+            )))
+        }
+    }
 }
 
 /// `encode` for serde types with JSON payloads, for generated code.

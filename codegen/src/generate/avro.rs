@@ -584,16 +584,7 @@ fn direct_refs(schema: &Schema) -> Vec<usize> {
 }
 
 fn primitive(kind: Primitive) -> TokenStream {
-    match kind {
-        Primitive::Null => quote! { () },
-        Primitive::Boolean => quote! { bool },
-        Primitive::Int => quote! { i32 },
-        Primitive::Long => quote! { i64 },
-        Primitive::Float => quote! { f32 },
-        Primitive::Double => quote! { f64 },
-        Primitive::Bytes => quote! { Vec<u8> },
-        Primitive::String => quote! { String },
-    }
+    crate::types::avro_primitive(kind)
 }
 
 fn primitive_value(kind: Primitive, value: &Value) -> Option<TokenStream> {

@@ -149,10 +149,9 @@ impl Generator<'_> {
         let nullable = types.contains(&"null");
         let others: Vec<&str> = types.into_iter().filter(|t| *t != "null").collect();
         let inner = match others.as_slice() {
-            ["string"] => quote! { String },
-            ["integer"] => quote! { i64 },
-            ["number"] => quote! { f64 },
-            ["boolean"] => quote! { bool },
+            [primitive @ ("string" | "integer" | "number" | "boolean")] => {
+                crate::types::json_primitive(primitive).unwrap_or_else(value_type)
+            }
             ["array"] => {
                 let items = schema.get("items").filter(|items| items.is_object());
                 let item = match items {
