@@ -21,6 +21,15 @@ pub trait Consumer: Send + Sync + 'static {
     fn handlers(self: Arc<Self>, handlers: Handlers) -> Result<Handlers, SubscribeError>;
 }
 
+/// A shared consumer (`bus.register(Arc::clone(&consumer))`) is the consumer itself.
+impl<C: Consumer> Consumer for Arc<C> {
+    const GROUP: &'static str = C::GROUP;
+
+    fn handlers(self: Arc<Self>, handlers: Handlers) -> Result<Handlers, SubscribeError> {
+        C::handlers(Arc::clone(&self), handlers)
+    }
+}
+
 /// The handlers of one consumer instance being registered.
 #[derive(Debug)]
 pub struct Handlers {
@@ -75,7 +84,7 @@ impl Handlers {
 impl Bus {
     /// Subscribes every handler of `consumer` in its group and starts it. Pass an
     /// `Arc` to keep a handle on the consumer.
-    pub fn register<C: Consumer>(&self, consumer: impl Into<Arc<C>>) -> Result<(), SubscribeError> {
+    pub fn register<C: Consumer>(&self, consumer: C) -> Result<(), SubscribeError> {
         self.register_with(consumer, |subscription| subscription)
     }
 
@@ -83,7 +92,7 @@ impl Bus {
     /// retry policy).
     pub fn register_with<C: Consumer>(
         &self,
-        consumer: impl Into<Arc<C>>,
+        consumer: C,
         configure: impl FnOnce(Subscription) -> Subscription,
     ) -> Result<(), SubscribeError> {
         let handlers = Handlers {
@@ -92,6 +101,6 @@ impl Bus {
             group: C::GROUP,
             types: BTreeSet::new(),
         };
-        consumer.into().handlers(handlers)?.subscription.start()
+        Arc::new(consumer).handlers(handlers)?.subscription.start()
     }
 }
