@@ -153,7 +153,9 @@ impl EventAttrs {
                     )),
                     _ => Err(syn::Error::new(
                         key.span(),
-                        format!("unknown `event` attribute `{key}`; expected one of {CONTAINER_KEYS}"),
+                        format!(
+                            "unknown `event` attribute `{key}`; expected one of {CONTAINER_KEYS}"
+                        ),
                     )),
                 }
             })?;
@@ -306,7 +308,13 @@ pub fn apply_rename_all(rule: &LitStr, field: &str) -> syn::Result<String> {
         "camelCase" => words
             .iter()
             .enumerate()
-            .map(|(i, w)| if i == 0 { (*w).to_owned() } else { capitalize(w) })
+            .map(|(i, w)| {
+                if i == 0 {
+                    (*w).to_owned()
+                } else {
+                    capitalize(w)
+                }
+            })
             .collect(),
         other => {
             return Err(syn::Error::new(

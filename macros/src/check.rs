@@ -88,8 +88,8 @@ fn is_user_type(ty: &Type) -> bool {
 }
 
 const BUILTIN: [&str; 17] = [
-    "bool", "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128",
-    "usize", "f32", "f64", "String", "str",
+    "bool", "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize",
+    "f32", "f64", "String", "str",
 ];
 
 /// Rust types accepted for a logical type (the crates `eventschema` maps them to).
@@ -135,6 +135,15 @@ fn codegen_type(tokens: proc_macro2::TokenStream) -> Option<Type> {
     syn::parse2(tokens).ok()
 }
 
+/// `field` as the user wrote it, with the schema's name when serde renames it.
+fn label(field: &WireField) -> String {
+    if field.ident == field.name.as_str() {
+        format!("`{}`", field.name)
+    } else {
+        format!("`{}` (`{}` in the schema)", field.ident, field.name)
+    }
+}
+
 /// Loose name comparison for "did you mean" hints: case and separators ignored.
 fn loose(name: &str) -> String {
     name.chars()
@@ -173,48 +182,62 @@ impl Checker<'_> {
     ) -> Vec<(&'f WireField, usize)> {
         let mut pairs = Vec::new();
         let mut used = vec![false; schema_fields.len()];
+        let mut unmatched = Vec::new();
         for field in fields {
-            match schema_fields.iter().position(|(name, _, _)| *name == field.name) {
+            match schema_fields
+                .iter()
+                .position(|(name, _, _)| *name == field.name)
+            {
                 Some(at) => {
                     if let Some(slot) = used.get_mut(at) {
                         *slot = true;
                     }
                     pairs.push((field, at));
                 }
-                None => {
-                    let alias_of = schema_fields
-                        .iter()
-                        .find(|(_, aliases, _)| aliases.contains(&field.name))
-                        .map(|(name, _, _)| name);
-                    let similar = schema_fields
-                        .iter()
-                        .find(|(name, _, _)| loose(name) == loose(&field.name))
-                        .map(|(name, _, _)| name);
-                    let message = match (field.renamed, alias_of, similar) {
-                        (_, Some(current), _) => format!(
-                            "field `{}`: schema `{}` has no field `{}`; it is an old name (alias) of `{current}`: rename the field to `{current}` or add #[serde(rename = \"{current}\")]",
-                            field.ident, self.file, field.name
-                        ),
-                        (true, None, Some(similar)) => format!(
-                            "field `{}`: renamed to `{}`, but schema `{}` has no field `{}`; did you mean `{similar}`?",
-                            field.ident, field.name, self.file, field.name
-                        ),
-                        (true, None, None) => format!(
-                            "field `{}`: renamed to `{}`, but schema `{}` has no field `{}`",
-                            field.ident, field.name, self.file, field.name
-                        ),
-                        (false, None, Some(similar)) => format!(
-                            "field `{}`: schema `{}` has no field `{}`; did you mean `{similar}`? (add #[serde(rename = \"{similar}\")])",
-                            field.ident, self.file, field.name
-                        ),
-                        (false, None, None) => format!(
-                            "field `{}` is not in schema `{}` (extra field): remove it, mark it #[serde(skip)], or add it to a new schema version",
-                            field.ident, self.file
-                        ),
-                    };
-                    self.error(field.name_span, message);
-                }
+                None => unmatched.push(field),
             }
+        }
+        let free: Vec<&String> = schema_fields
+            .iter()
+            .zip(&used)
+            .filter(|(_, used)| !**used)
+            .map(|((name, _, _), _)| name)
+            .collect();
+        for field in unmatched {
+            let alias_of = schema_fields
+                .iter()
+                .find(|(_, aliases, _)| aliases.contains(&field.name))
+                .map(|(name, _, _)| name);
+            // A name that differs only in case or separators, else the one schema field
+            // left without a struct field.
+            let similar = free
+                .iter()
+                .find(|name| loose(name) == loose(&field.name))
+                .or(if free.len() == 1 { free.first() } else { None })
+                .copied();
+            let message = match (field.renamed, alias_of, similar) {
+                (_, Some(current), _) => format!(
+                    "field `{}`: schema `{}` has no field `{}`; it is an old name (alias) of `{current}`: rename the field to `{current}` or add #[serde(rename = \"{current}\")]",
+                    field.ident, self.file, field.name
+                ),
+                (true, None, Some(similar)) => format!(
+                    "field `{}`: renamed to `{}`, but schema `{}` has no field `{}`; did you mean `{similar}`?",
+                    field.ident, field.name, self.file, field.name
+                ),
+                (true, None, None) => format!(
+                    "field `{}`: renamed to `{}`, but schema `{}` has no field `{}`",
+                    field.ident, field.name, self.file, field.name
+                ),
+                (false, None, Some(similar)) => format!(
+                    "field `{}` is not in schema `{}`; did you mean `{similar}`? (rename the field or add #[serde(rename = \"{similar}\")])",
+                    field.ident, self.file
+                ),
+                (false, None, None) => format!(
+                    "field `{}` is not in schema `{}` (extra field): remove it, mark it #[serde(skip)], or add it to a new schema version",
+                    field.ident, self.file
+                ),
+            };
+            self.error(field.name_span, message);
         }
         for ((name, _, schema), used) in schema_fields.iter().zip(used) {
             if !used {
@@ -252,7 +275,7 @@ fn avro_describe(schema: &AvroSchema, node: &Schema) -> String {
         ),
         Schema::Named(index) => schema.named(*index).map_or_else(
             || "?".to_owned(),
-            |named| format!("{} `{}`", named.type_name(), named.name.full()),
+            |named| format!("{} {}", named.type_name(), named.name.full()),
         ),
     }
 }
@@ -358,8 +381,8 @@ pub fn check_avro(
         };
         if let Err(why) = avro_matches(schema, node, &field.ty) {
             let mut message = format!(
-                "field `{}`: schema `{file}` has `{}`, found `{}`",
-                field.name,
+                "field {}: schema `{file}` has `{}`, found `{}`",
+                label(field),
                 avro_describe(schema, node),
                 show(&field.ty)
             );
@@ -483,7 +506,9 @@ pub fn check_json(
     let Some(properties) = object.get("properties").and_then(Value::as_object) else {
         return Err(syn::Error::new(
             struct_ident.span(),
-            format!("schema `{file}` is not an object with `properties`, so no struct can match it"),
+            format!(
+                "schema `{file}` is not an object with `properties`, so no struct can match it"
+            ),
         ));
     };
     let required: Vec<&str> = object
@@ -505,8 +530,8 @@ pub fn check_json(
         let optional = !required.contains(&name.as_str());
         if let Err(why) = json_matches(root, schema, &field.ty, optional) {
             let mut message = format!(
-                "field `{}`: schema `{file}` has `{}`{}, found `{}`",
-                field.name,
+                "field {}: schema `{file}` has `{}`{}, found `{}`",
+                label(field),
                 json_describe(resolve(root, schema)),
                 if optional { " (not required)" } else { "" },
                 show(&field.ty)

@@ -71,7 +71,10 @@ fn avro_type(ty: &Type) -> syn::Result<(Value, bool)> {
         ("Vec", [inner]) if parts(inner).is_some_and(|(n, _)| n == "u8") => {
             Ok((json!("bytes"), false))
         }
-        ("Vec", [inner]) => Ok((json!({"type": "array", "items": avro_type(inner)?.0}), false)),
+        ("Vec", [inner]) => Ok((
+            json!({"type": "array", "items": avro_type(inner)?.0}),
+            false,
+        )),
         ("BTreeMap" | "HashMap", [key, value])
             if parts(key).is_some_and(|(n, _)| n == "String") =>
         {
@@ -109,7 +112,10 @@ fn json_type(ty: &Type) -> syn::Result<(Value, bool)> {
             }
             Ok((json!({"anyOf": [inner, {"type": "null"}]}), true))
         }
-        ("Vec", [inner]) => Ok((json!({"type": "array", "items": json_type(inner)?.0}), false)),
+        ("Vec", [inner]) => Ok((
+            json!({"type": "array", "items": json_type(inner)?.0}),
+            false,
+        )),
         ("BTreeMap" | "HashMap", [key, value])
             if parts(key).is_some_and(|(n, _)| n == "String") =>
         {

@@ -51,13 +51,19 @@ pub fn expand(input: DeriveInput, manifest_dir: &Path) -> syn::Result<TokenStrea
         let own = FieldAttrs::parse(&field.attrs)?;
         if let Some(span) = own.key {
             if key.is_some() {
-                return Err(syn::Error::new(span, "only one field can be the partition `key`"));
+                return Err(syn::Error::new(
+                    span,
+                    "only one field can be the partition `key`",
+                ));
             }
             key = Some((field_ident.clone(), field.ty.clone()));
         }
         if let Some(span) = own.idempotency_key {
             if idempotency_key.is_some() {
-                return Err(syn::Error::new(span, "only one field can be the `idempotency_key`"));
+                return Err(syn::Error::new(
+                    span,
+                    "only one field can be the `idempotency_key`",
+                ));
             }
             idempotency_key = Some((field_ident.clone(), field.ty.clone()));
         }
@@ -75,7 +81,11 @@ pub fn expand(input: DeriveInput, manifest_dir: &Path) -> syn::Result<TokenStrea
         let plain = plain.strip_prefix("r#").unwrap_or(&plain).to_owned();
         let (name, name_span, renamed) = match (&serde.rename, &rename_all) {
             (Some(lit), _) => (lit.value(), lit.span(), true),
-            (None, Some(rule)) => (attrs::apply_rename_all(rule, &plain)?, field_ident.span(), false),
+            (None, Some(rule)) => (
+                attrs::apply_rename_all(rule, &plain)?,
+                field_ident.span(),
+                false,
+            ),
             (None, None) => (plain, field_ident.span(), false),
         };
         wire.push(WireField {
@@ -158,7 +168,10 @@ pub fn expand(input: DeriveInput, manifest_dir: &Path) -> syn::Result<TokenStrea
     };
     if attrs.namespace.is_some() && attrs.schema.is_some() {
         return Err(syn::Error::new(
-            attrs.namespace.as_ref().map_or(ident.span(), syn::LitStr::span),
+            attrs
+                .namespace
+                .as_ref()
+                .map_or(ident.span(), syn::LitStr::span),
             "`namespace` is for code-first Avro schemas; the schema file already names its namespace",
         ));
     }

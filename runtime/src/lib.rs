@@ -17,13 +17,13 @@ use std::future::Future;
 use std::pin::Pin;
 
 #[doc(hidden)]
+#[path = "derive_support.rs"]
+pub mod __derive;
+#[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 pub mod bus;
 pub mod consumer;
-#[doc(hidden)]
-#[path = "derive_support.rs"]
-pub mod __derive;
 pub mod dlq;
 pub mod envelope;
 pub mod error;

@@ -328,42 +328,61 @@ async fn a_derived_consumer_sees_every_version_as_the_newest_type() {
         .unwrap();
 
     assert_eq!(billing.total_seen(), 6);
-    let seen = billing.seen.lock().unwrap();
-    let mut orders = seen.orders.clone();
-    orders.sort_by(|a, b| a.0.order_id.cmp(&b.0.order_id));
-    let expected = vec![
-        (orders::OrderPlaced::from(orders::v2::OrderPlaced::from(v1)), "1".to_owned()),
-        (orders::OrderPlaced::from(v2), "2".to_owned()),
-        (v3, "3".to_owned()),
-    ];
-    assert_eq!(orders, expected);
-    assert_eq!(orders[0].0.currency, "EUR", "v1 -> v2 filled the default");
-    assert_eq!(orders[0].0.buyer_id, "c1", "v2 -> v3 renamed the field");
-    let mut payments = seen.payments.clone();
-    payments.sort_by(|a, b| a.payment_id.cmp(&b.payment_id));
-    assert_eq!(payments, vec![payments::PaymentFailed::from(p1), p2]);
-    assert_eq!(seen.releases, vec![release]);
-    drop(seen);
-    assert!(bus.dead_letters().list(&Default::default()).await.unwrap().is_empty());
+    {
+        let seen = billing.seen.lock().unwrap();
+        let mut orders = seen.orders.clone();
+        orders.sort_by(|a, b| a.0.order_id.cmp(&b.0.order_id));
+        let expected = vec![
+            (
+                orders::OrderPlaced::from(orders::v2::OrderPlaced::from(v1)),
+                "1".to_owned(),
+            ),
+            (orders::OrderPlaced::from(v2), "2".to_owned()),
+            (v3, "3".to_owned()),
+        ];
+        assert_eq!(orders, expected);
+        assert_eq!(orders[0].0.currency, "EUR", "v1 -> v2 filled the default");
+        assert_eq!(orders[0].0.buyer_id, "c1", "v2 -> v3 renamed the field");
+        let mut payments = seen.payments.clone();
+        payments.sort_by(|a, b| a.payment_id.cmp(&b.payment_id));
+        assert_eq!(payments, vec![payments::PaymentFailed::from(p1), p2]);
+        assert_eq!(seen.releases, vec![release]);
+    }
+    assert!(
+        bus.dead_letters()
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     bus.shutdown(Duration::from_secs(1)).await;
 }
 
 #[tokio::test]
 async fn handler_context_publishes_follow_ups_with_causation() {
+    type Caused = (String, Option<String>, Option<String>);
+
     #[derive(Debug, Default)]
     struct Shipping {
-        caused: Mutex<Vec<(String, Option<String>, Option<String>)>>,
+        /// (id, causationid, correlationid) of each follow-up event handled.
+        caused: Mutex<Vec<Caused>>,
     }
 
     #[eventschema::consumer(group = "shipping")]
     impl Shipping {
-        async fn on_order(&self, event: orders::OrderPlaced, ctx: Context) -> Result<(), HandlerError> {
+        async fn on_order(
+            &self,
+            event: orders::OrderPlaced,
+            ctx: Context,
+        ) -> Result<(), HandlerError> {
             let release = StockReleased {
                 reservation_id: event.order_id,
                 quantity: 1,
                 reason: ReleaseReason::Fulfilled,
             };
-            ctx.publish(&release).await.map_err(HandlerError::transient)?;
+            ctx.publish(&release)
+                .await
+                .map_err(HandlerError::transient)?;
             Ok(())
         }
 
@@ -405,7 +424,10 @@ async fn handler_context_publishes_follow_ups_with_causation() {
     .unwrap();
     let caused = shipping.caused.lock().unwrap().clone();
     assert_eq!(caused.len(), 1);
-    assert!(caused[0].1.is_some(), "causation set from the handled event");
+    assert!(
+        caused[0].1.is_some(),
+        "causation set from the handled event"
+    );
     assert_eq!(caused[0].2.as_deref(), Some("checkout-42"));
     bus.shutdown(Duration::from_secs(1)).await;
 }
@@ -460,7 +482,13 @@ async fn the_publisher_refuses_an_event_its_schema_refuses() {
     let error = publisher.publish(&bad).await.unwrap_err();
     assert!(matches!(error, ProduceError::Publish(_)), "{error}");
     // Nothing was sent, so nothing was dead-lettered.
-    assert!(bus.dead_letters().list(&Default::default()).await.unwrap().is_empty());
+    assert!(
+        bus.dead_letters()
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -515,7 +543,11 @@ fn decode_version_walks_the_previous_chain_and_refuses_newer_versions() {
 
 // Code-first: the schema comes from the struct (and its doc comment).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, eventschema::Event)]
-#[event(subject = "shipping.parcel-sent", version = 2, namespace = "shop.shipping")]
+#[event(
+    subject = "shipping.parcel-sent",
+    version = 2,
+    namespace = "shop.shipping"
+)]
 /// A parcel left the warehouse.
 struct ParcelSent {
     #[event(key)]
@@ -535,11 +567,14 @@ fn code_first_schemas_are_canonical_and_checked_against_the_registered_ones() {
     // int -> long and a nullable field with a default: readers of v2 read v1.
     assert_compatible_with::<ParcelSent>(registered_v1, CompatibilityLevel::Backward);
     // Old readers cannot read a long as an int.
-    let report = check_compatible_with::<ParcelSent>(&[registered_v1], CompatibilityLevel::Full)
-        .unwrap();
+    let report =
+        check_compatible_with::<ParcelSent>(&[registered_v1], CompatibilityLevel::Full).unwrap();
     assert!(!report.is_compatible());
     assert!(
-        report.confluent_messages().iter().any(|m| m.contains("/fields/1/type")),
+        report
+            .confluent_messages()
+            .iter()
+            .any(|m| m.contains("/fields/1/type")),
         "{:?}",
         report.confluent_messages()
     );

@@ -1,0 +1,16 @@
+//! A handler taking no event.
+
+#[derive(serde::Serialize, serde::Deserialize, eventschema::Event)]
+#[event(subject = "orders.order-placed")]
+pub struct OrderPlaced {
+    pub order_id: String,
+}
+
+pub struct Billing;
+
+#[eventschema::consumer(group = "billing")]
+impl Billing {
+    async fn on_placed(&self) {}
+}
+
+fn main() {}

@@ -1,0 +1,16 @@
+//! A handler whose second argument is not the `Context`.
+
+#[derive(serde::Serialize, serde::Deserialize, eventschema::Event)]
+#[event(subject = "orders.order-placed")]
+pub struct OrderPlaced {
+    pub order_id: String,
+}
+
+pub struct Billing;
+
+#[eventschema::consumer(group = "billing")]
+impl Billing {
+    async fn on_placed(&self, _event: OrderPlaced, _retries: u32) {}
+}
+
+fn main() {}
