@@ -50,6 +50,11 @@ impl ConsumerArgs {
 enum Extra {
     None,
     Context,
+    /// An inbox handler: `(event, [ctx,] conn: &mut PgConnection)`.
+    Tx {
+        ctx: bool,
+        conn: Box<Type>,
+    },
 }
 
 struct Handler {
@@ -82,6 +87,12 @@ fn take_handler_attr(method: &mut ImplItemFn) -> syn::Result<bool> {
         false
     });
     error.map_or(Ok(skip), Err)
+}
+
+/// `&mut PgConnection` (any path to it): the inbox transaction.
+fn is_connection(ty: &Type) -> bool {
+    matches!(ty, Type::Reference(r) if r.mutability.is_some()
+        && matches!(&*r.elem, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "PgConnection")))
 }
 
 fn is_context(ty: &Type) -> bool {
@@ -150,25 +161,43 @@ fn handler(method: &ImplItemFn) -> syn::Result<Option<Handler>> {
             ),
         ));
     }
-    let extra = match typed.get(1) {
-        None => Extra::None,
-        Some(ctx) if is_context(&ctx.ty) => Extra::Context,
-        Some(other) => {
+    let extra = match (typed.get(1), typed.get(2)) {
+        (None, _) => Extra::None,
+        (Some(ctx), None) if is_context(&ctx.ty) => Extra::Context,
+        (Some(conn), None) if is_connection(&conn.ty) => Extra::Tx {
+            ctx: false,
+            conn: conn.ty.clone(),
+        },
+        (Some(ctx), Some(conn)) if is_context(&ctx.ty) && is_connection(&conn.ty) => Extra::Tx {
+            ctx: true,
+            conn: conn.ty.clone(),
+        },
+        (Some(ctx), Some(extra)) if is_context(&ctx.ty) => {
+            return Err(syn::Error::new(
+                extra.ty.span(),
+                format!(
+                    "handler `{}`: after the `Context` only the inbox transaction may follow (`tx: &mut PgConnection`), found `{}`",
+                    sig.ident,
+                    quote::ToTokens::to_token_stream(&extra.ty)
+                ),
+            ));
+        }
+        (Some(other), _) => {
             return Err(syn::Error::new(
                 other.ty.span(),
                 format!(
-                    "handler `{}`: the second argument must be `eventschema::Context`, found `{}`",
+                    "handler `{}`: the second argument must be `eventschema::Context` (or `&mut PgConnection` for an inbox handler), found `{}`",
                     sig.ident,
                     quote::ToTokens::to_token_stream(&other.ty)
                 ),
             ));
         }
     };
-    if let Some(extra) = typed.get(2) {
+    if let Some(extra) = typed.get(3) {
         return Err(syn::Error::new(
             extra.span(),
             format!(
-                "handler `{}` takes too many arguments: a handler is `(&self, event, ctx: Context)`",
+                "handler `{}` takes too many arguments: a handler is `(&self, event, ctx: Context)`, or `(&self, event, ctx: Context, tx: &mut PgConnection)` in the inbox",
                 sig.ident
             ),
         ));
@@ -251,14 +280,6 @@ pub fn expand(args: ConsumerArgs, mut item: ItemImpl) -> syn::Result<TokenStream
     let registrations = handlers.iter().map(|h| {
         let method = &h.method;
         let event = &h.event;
-        let call = match h.extra {
-            Extra::None => quote! { this.#method(event).await },
-            Extra::Context => quote! { this.#method(event, ctx).await },
-        };
-        let ctx_pat = match h.extra {
-            Extra::None => format_ident!("_ctx"),
-            Extra::Context => format_ident!("ctx"),
-        };
         // Spanned so that a non-Event type or a wrong return type is reported at the
         // handler's own tokens.
         let event_check = quote_spanned! {event.span()=>
@@ -268,8 +289,44 @@ pub fn expand(args: ConsumerArgs, mut item: ItemImpl) -> syn::Result<TokenStream
             Some(ty) => quote! { #ty },
             None => quote! { () },
         };
-        let into = quote_spanned! {h.output_span=>
-            <#output as ::eventschema::__derive::HandlerOutput>::into_result(#call)
+        let into = |call: TokenStream| {
+            quote_spanned! {h.output_span=>
+                <#output as ::eventschema::__derive::HandlerOutput>::into_result(#call)
+            }
+        };
+        if let Extra::Tx { ctx, conn } = &h.extra {
+            let call = if *ctx {
+                into(quote! { this.#method(event, ctx, conn).await })
+            } else {
+                into(quote! { this.#method(event, conn).await })
+            };
+            let ctx_pat = if *ctx { format_ident!("ctx") } else { format_ident!("_ctx") };
+            let conn = match &**conn {
+                Type::Reference(r) => &*r.elem,
+                other => other,
+            };
+            return quote! {
+                #event_check
+                let handlers = handlers.on_tx::<#self_ty, #event>(::std::sync::Arc::clone(&self), {
+                    fn call<'c>(
+                        this: &'c #self_ty,
+                        event: #event,
+                        #ctx_pat: ::eventschema::Context,
+                        conn: &'c mut #conn,
+                    ) -> ::eventschema::BoxFuture<'c, ::core::result::Result<(), ::eventschema::HandlerError>> {
+                        ::std::boxed::Box::pin(async move { #call })
+                    }
+                    call
+                })?;
+            };
+        }
+        let call = match h.extra {
+            Extra::Context => into(quote! { this.#method(event, ctx).await }),
+            _ => into(quote! { this.#method(event).await }),
+        };
+        let ctx_pat = match h.extra {
+            Extra::Context => format_ident!("ctx"),
+            _ => format_ident!("_ctx"),
         };
         quote! {
             #event_check
@@ -277,7 +334,7 @@ pub fn expand(args: ConsumerArgs, mut item: ItemImpl) -> syn::Result<TokenStream
                 let this = ::std::sync::Arc::clone(&self);
                 move |event: #event, #ctx_pat: ::eventschema::Context| {
                     let this = ::std::sync::Arc::clone(&this);
-                    async move { #into }
+                    async move { #call }
                 }
             })?;
         }

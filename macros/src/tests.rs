@@ -107,6 +107,9 @@ fn expansion_of_a_consumer() {
                     Ok(())
                 }
                 async fn on_cancelled(&self, event: OrderCancelled) {}
+                async fn on_paid(&self, event: PaymentCaptured, ctx: Context, tx: &mut sqlx::PgConnection) -> Result<(), HandlerError> {
+                    Ok(())
+                }
                 #[handler(skip)]
                 async fn helper(&self, n: u32) {}
             }

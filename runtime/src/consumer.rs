@@ -37,6 +37,8 @@ pub struct Handlers {
     subscription: Subscription,
     group: &'static str,
     types: BTreeSet<&'static str>,
+    #[cfg(feature = "postgres")]
+    inbox: Option<crate::idempotency::postgres::PgStore>,
 }
 
 /// Reads the handler's type from an envelope: the version written (`schemaversion`, else
@@ -54,6 +56,17 @@ pub fn decode_envelope<E: Event>(envelope: &Envelope) -> Result<E, HandlerError>
 }
 
 impl Handlers {
+    fn claim_type<E: Event>(&mut self) -> Result<(), SubscribeError> {
+        if self.types.insert(E::TYPE) {
+            Ok(())
+        } else {
+            Err(SubscribeError::DuplicateHandler {
+                group: self.group.to_owned(),
+                ty: E::TYPE.to_owned(),
+            })
+        }
+    }
+
     /// Handles `E` (any version `E::decode_version` reads) with `handler`.
     pub fn on<E, F, Fut>(mut self, handler: F) -> Result<Self, SubscribeError>
     where
@@ -61,12 +74,7 @@ impl Handlers {
         F: Fn(E, Context) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
     {
-        if !self.types.insert(E::TYPE) {
-            return Err(SubscribeError::DuplicateHandler {
-                group: self.group.to_owned(),
-                ty: E::TYPE.to_owned(),
-            });
-        }
+        self.claim_type::<E>()?;
         self.bus.catalog().register_event::<E>()?;
         self.subscription = self.subscription.on_pattern(
             E::TYPE,
@@ -100,7 +108,83 @@ impl Bus {
             subscription: configure(self.subscribe(C::GROUP)),
             group: C::GROUP,
             types: BTreeSet::new(),
+            #[cfg(feature = "postgres")]
+            inbox: None,
         };
         Arc::new(consumer).handlers(handlers)?.subscription.start()
+    }
+
+    /// [`Bus::register`] for a consumer with inbox handlers (methods taking
+    /// `&mut PgConnection`): every handler of the consumer then runs inside the inbox
+    /// transaction of `store`, its writes committed together with the idempotency key.
+    #[cfg(feature = "postgres")]
+    pub fn register_inbox<C: Consumer>(
+        &self,
+        consumer: C,
+        store: crate::idempotency::postgres::PgStore,
+    ) -> Result<(), SubscribeError> {
+        let handlers = Handlers {
+            bus: self.clone(),
+            subscription: self.subscribe(C::GROUP),
+            group: C::GROUP,
+            types: BTreeSet::new(),
+            inbox: Some(store),
+        };
+        Arc::new(consumer).handlers(handlers)?.subscription.start()
+    }
+}
+
+#[cfg(feature = "postgres")]
+pub use inbox::TxMethod;
+
+#[cfg(feature = "postgres")]
+mod inbox {
+    use super::*;
+    use crate::BoxFuture;
+    use crate::bus::TxHandler;
+    use sqlx::PgConnection;
+
+    /// A consumer's inbox handler method, as `#[consumer]` adapts it.
+    pub type TxMethod<C, E> = for<'c> fn(
+        &'c C,
+        E,
+        Context,
+        &'c mut PgConnection,
+    ) -> BoxFuture<'c, Result<(), HandlerError>>;
+
+    struct Adapter<C, E> {
+        consumer: Arc<C>,
+        method: TxMethod<C, E>,
+    }
+
+    impl<C: Send + Sync + 'static, E: Event> TxHandler<E> for Adapter<C, E> {
+        fn handle<'c>(
+            &'c self,
+            event: E,
+            ctx: Context,
+            conn: &'c mut PgConnection,
+        ) -> BoxFuture<'c, Result<(), HandlerError>> {
+            (self.method)(&self.consumer, event, ctx, conn)
+        }
+    }
+
+    impl Handlers {
+        /// Handles `E` with `method` inside the inbox transaction (the consumer must be
+        /// registered with [`Bus::register_inbox`]).
+        pub fn on_tx<C: Send + Sync + 'static, E: Event>(
+            mut self,
+            consumer: Arc<C>,
+            method: TxMethod<C, E>,
+        ) -> Result<Self, SubscribeError> {
+            self.claim_type::<E>()?;
+            let store = self
+                .inbox
+                .clone()
+                .ok_or_else(|| SubscribeError::NoInbox(self.group.to_owned()))?;
+            self.subscription = self
+                .subscription
+                .on_tx(store, Adapter { consumer, method })?;
+            Ok(self)
+        }
     }
 }

@@ -169,4 +169,8 @@ pub enum SubscribeError {
     Closed,
     #[error("consumer group `{group}` has two handlers for `{ty}`")]
     DuplicateHandler { group: String, ty: String },
+    #[error(
+        "consumer group `{0}` has inbox handlers (taking `&mut PgConnection`): register it with `Bus::register_inbox`"
+    )]
+    NoInbox(String),
 }

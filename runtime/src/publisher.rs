@@ -53,10 +53,7 @@ impl Publisher {
 
     fn register<E: Event>(&self) -> Result<(), SubscribeError> {
         let key = (E::TYPE, E::VERSION);
-        let known = self
-            .registered
-            .lock()
-            .is_ok_and(|set| set.contains(&key));
+        let known = self.registered.lock().is_ok_and(|set| set.contains(&key));
         if !known {
             self.bus.catalog().register_event::<E>()?;
             if let Ok(mut set) = self.registered.lock() {

@@ -81,7 +81,7 @@ fn core_is_pure_and_depends_on_no_workspace_crate() {
 }
 
 #[test]
-fn macros_depend_on_core_only() {
+fn macros_depend_on_core_and_codegen_only() {
     let deps = dependencies();
     let mut forbidden: Vec<&str> = WORKSPACE_CRATES
         .iter()

@@ -10,7 +10,7 @@ pub struct Billing;
 
 #[eventschema::consumer(group = "billing")]
 impl Billing {
-    async fn on_placed(&self, _event: OrderPlaced, _ctx: eventschema::Context, _extra: u8) {}
+    async fn on_placed(&self, _event: OrderPlaced, _ctx: eventschema::Context, _tx: &mut sqlx::PgConnection, _extra: u8) {}
 }
 
 fn main() {}
