@@ -31,6 +31,7 @@ pub enum ProduceError {
 #[derive(Debug, Clone)]
 pub struct Publisher {
     bus: Bus,
+    source: Option<String>,
     correlation: Option<String>,
     registered: Arc<Mutex<HashSet<(&'static str, u32)>>>,
 }
@@ -39,9 +40,17 @@ impl Publisher {
     pub fn new(bus: &Bus) -> Self {
         Publisher {
             bus: bus.clone(),
+            source: None,
             correlation: None,
             registered: Arc::default(),
         }
+    }
+
+    /// The `source` of events published through the returned publisher (by default the
+    /// bus's `BusConfig::source`).
+    pub fn with_source(mut self, source: impl Into<String>) -> Self {
+        self.source = Some(source.into());
+        self
     }
 
     /// Stamps `correlationid` on every event published through the returned publisher
@@ -67,6 +76,9 @@ impl Publisher {
     pub async fn publish<E: Event>(&self, event: &E) -> Result<PublishOutcome, ProduceError> {
         self.register::<E>()?;
         let mut envelope = self.bus.envelope_for(event, None)?;
+        if let Some(source) = &self.source {
+            envelope.set_attribute("source", source)?;
+        }
         if let Some(correlation) = &self.correlation {
             envelope.set_extension(ext::CORRELATION_ID, correlation.clone())?;
         }

@@ -1,6 +1,9 @@
-//! Test helpers for code-first events: is the schema derived from a Rust type compatible
-//! with what is registered? The check is `eventschema-core`'s, the one the registry and
-//! `eventschema check` run.
+//! Helpers for code-first events: is the schema derived from a Rust type compatible with
+//! what is registered (the check is `eventschema-core`'s, the one the registry and
+//! `eventschema check` run), and writing it into a `schemas/` folder, where `eventschema
+//! check` and `eventschema push` pick it up.
+
+use std::path::{Path, PathBuf};
 
 use eventschema_core::{
     CompatibilityReport, Limits, ParsedSchema, SchemaError, check_compatibility,
@@ -45,4 +48,35 @@ pub fn assert_compatible_with<E: Event>(registered: &str, level: CompatibilityLe
         ),
         Err(error) => panic!("schema of `{}` does not parse: {error}", E::TYPE),
     }
+}
+
+/// Writes `E::SCHEMA` to `<schemas_dir>/<subject>/<version>.avsc` (or `.json`), the
+/// `schemas/` folder convention of `eventschema check` and `push`; returns the path. An
+/// existing file with other content is an error: a registered version never changes.
+pub fn export_schema<E: Event>(schemas_dir: &Path) -> std::io::Result<PathBuf> {
+    let extension = match E::SCHEMA_TYPE {
+        eventschema_core::SchemaType::Avro => "avsc",
+        _ => "json",
+    };
+    let dir = schemas_dir.join(E::SUBJECT);
+    let path = dir.join(format!("{}.{extension}", E::VERSION));
+    match std::fs::read_to_string(&path) {
+        Ok(existing) if existing.trim_end() == E::SCHEMA => return Ok(path),
+        Ok(_) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                format!(
+                    "{} holds another schema: bump the version of `{}` instead of changing version {}",
+                    path.display(),
+                    E::TYPE,
+                    E::VERSION
+                ),
+            ));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(&path, format!("{}\n", E::SCHEMA))?;
+    Ok(path)
 }

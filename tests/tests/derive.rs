@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use eventschema::testing::{CompatibilityLevel, assert_compatible_with, check_compatible_with};
+use eventschema::testing::{
+    CompatibilityLevel, assert_compatible_with, check_compatible_with, export_schema,
+};
 use eventschema::{
     Bus, BusConfig, Context, Event, HandlerError, ProduceError, PublishOutcome, Publisher,
     SchemaType,
@@ -592,4 +594,35 @@ fn code_first_schemas_are_canonical_and_checked_against_the_registered_ones() {
 fn assert_compatible_with_panics_with_the_findings() {
     let registered = r#"{"type":"record","name":"ParcelSent","namespace":"shop.shipping","fields":[{"name":"parcel_id","type":"string"},{"name":"weight_grams","type":"int"},{"name":"tags","type":{"type":"array","items":"string"}}]}"#;
     assert_compatible_with::<ParcelSent>(registered, CompatibilityLevel::Full);
+}
+
+#[test]
+fn code_first_schemas_export_to_the_schemas_folder_the_cli_reads() {
+    /// A parcel was lost in transit.
+    #[derive(Debug, Serialize, Deserialize, eventschema::Event)]
+    #[serde(rename_all = "camelCase")]
+    #[event(subject = "shipping.parcel-lost", format = "json")]
+    struct ParcelLost {
+        parcel_id: String,
+        last_seen_at: Option<String>,
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = export_schema::<ParcelLost>(dir.path()).unwrap();
+    assert!(
+        path.ends_with("shipping.parcel-lost/1.json"),
+        "{}",
+        path.display()
+    );
+    // Exporting again is a no-op; a changed schema under the same version is refused.
+    assert_eq!(export_schema::<ParcelLost>(dir.path()).unwrap(), path);
+    let folder = eventschema_codegen::folder::SchemaFolder::read_dir(dir.path())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let file = folder.file("shipping.parcel-lost", 1).unwrap();
+    assert_eq!(file.schema_type, SchemaType::Json);
+    assert_eq!(file.text.trim_end(), ParcelLost::SCHEMA);
+    assert!(ParcelLost::SCHEMA.contains(r#""required":["parcelId"]"#));
+    std::fs::write(&path, "{}").unwrap();
+    let error = export_schema::<ParcelLost>(dir.path()).unwrap_err();
+    assert!(error.to_string().contains("bump the version"), "{error}");
 }
