@@ -53,12 +53,12 @@ pub fn assert_compatible_with<E: Event>(registered: &str, level: CompatibilityLe
 /// Writes `E::SCHEMA` to `<schemas_dir>/<subject>/<version>.avsc` (or `.json`), the
 /// `schemas/` folder convention of `eventschema check` and `push`; returns the path. An
 /// existing file with other content is an error: a registered version never changes.
-pub fn export_schema<E: Event>(schemas_dir: &Path) -> std::io::Result<PathBuf> {
+pub fn export_schema<E: Event>(schemas_dir: impl AsRef<Path>) -> std::io::Result<PathBuf> {
     let extension = match E::SCHEMA_TYPE {
         eventschema_core::SchemaType::Avro => "avsc",
         _ => "json",
     };
-    let dir = schemas_dir.join(E::SUBJECT);
+    let dir = schemas_dir.as_ref().join(E::SUBJECT);
     let path = dir.join(format!("{}.{extension}", E::VERSION));
     match std::fs::read_to_string(&path) {
         Ok(existing) if existing.trim_end() == E::SCHEMA => return Ok(path),
