@@ -626,3 +626,30 @@ fn code_first_schemas_export_to_the_schemas_folder_the_cli_reads() {
     let error = export_schema::<ParcelLost>(dir.path()).unwrap_err();
     assert!(error.to_string().contains("bump the version"), "{error}");
 }
+
+proptest::proptest! {
+    /// The law behind `previous`: reading version 1 bytes as the newest type is the same
+    /// as decoding version 1 and converting it step by step.
+    #[test]
+    fn decode_version_equals_the_from_chain(
+        order_id in "[a-z0-9]{1,12}",
+        customer_id in "\\PC{0,12}",
+        total_cents in proptest::prelude::any::<i32>(),
+        store in proptest::prelude::any::<bool>(),
+        skus in proptest::collection::vec("[A-Z]{1,4}", 0..4),
+    ) {
+        let v1 = orders::v1::OrderPlaced {
+            order_id,
+            customer_id,
+            total_cents,
+            channel: if store { orders::Channel::Store } else { orders::Channel::Web },
+            lines: skus.iter().map(|sku| line(sku)).collect(),
+        };
+        let bytes = v1.encode().unwrap();
+        let read = orders::OrderPlaced::decode_version(1, &bytes).unwrap();
+        proptest::prop_assert_eq!(
+            read,
+            orders::OrderPlaced::from(orders::v2::OrderPlaced::from(v1))
+        );
+    }
+}
