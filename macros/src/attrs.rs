@@ -42,7 +42,8 @@ const CONTAINER_KEYS: &str = "subject, version, type, schema, format, id, namesp
 #[derive(Debug)]
 pub struct EventAttrs {
     pub subject: LitStr,
-    pub version: u32,
+    /// The version and where it was written (`None`: not given).
+    pub version: Option<(u32, Span)>,
     pub event_type: Option<LitStr>,
     pub schema: Option<LitStr>,
     pub format: Option<(Format, Span)>,
@@ -133,7 +134,7 @@ impl EventAttrs {
                                 "`version` starts at 1 (registry versions are 1-based)",
                             ));
                         }
-                        set_once(&mut version, value, &key)
+                        set_once(&mut version, (value, key.span()), &key)
                     }
                     "type" => set_once(&mut event_type, lit_str(&meta, &key)?, &key),
                     "schema" => set_once(&mut schema, lit_str(&meta, &key)?, &key),
@@ -171,7 +172,7 @@ impl EventAttrs {
         }
         Ok(EventAttrs {
             subject,
-            version: version.unwrap_or(1),
+            version,
             event_type,
             schema,
             format,

@@ -119,6 +119,19 @@ fn same_type(found: &Type, expected: &Type) -> bool {
     }
 }
 
+/// Where to report a type: the last path segment (`BTreeMap` in `std::collections::
+/// BTreeMap<..>`), since a span over the whole type is not available to stable macros.
+fn type_span(ty: &Type) -> Span {
+    match ty {
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .map_or_else(|| ty.span(), |segment| segment.ident.span()),
+        _ => ty.span(),
+    }
+}
+
 fn show(ty: &Type) -> String {
     ty.to_token_stream()
         .to_string()
@@ -390,7 +403,7 @@ pub fn check_avro(
                 message.push_str("; ");
                 message.push_str(&why);
             }
-            checker.error(field.ty.span(), message);
+            checker.error(type_span(&field.ty), message);
         }
     }
     checker.finish()
@@ -540,7 +553,7 @@ pub fn check_json(
                 message.push_str("; ");
                 message.push_str(&why);
             }
-            checker.error(field.ty.span(), message);
+            checker.error(type_span(&field.ty), message);
         }
     }
     checker.finish()

@@ -97,6 +97,7 @@ pub fn expand(input: DeriveInput, manifest_dir: &Path) -> syn::Result<TokenStrea
         });
     }
 
+    let mut version = attrs.version.map_or(1, |(version, _)| version);
     let (format, schema_expr) = match &attrs.schema {
         Some(path) => {
             let relative = path.value();
@@ -116,6 +117,24 @@ pub fn expand(input: DeriveInput, manifest_dir: &Path) -> syn::Result<TokenStrea
                     ));
                 }
             };
+            // The schemas/ folder convention names files `<subject>/<version>.<ext>`: the
+            // file's version is the default, and a different `version` is drift.
+            let file_version = Path::new(&relative)
+                .file_stem()
+                .and_then(|stem| stem.to_str())
+                .and_then(|stem| stem.parse::<u32>().ok());
+            match (attrs.version, file_version) {
+                (Some((given, span)), Some(file)) if given != file => {
+                    return Err(syn::Error::new(
+                        span,
+                        format!(
+                            "`version = {given}` but the schema file `{relative}` is version {file} (schemas/ folder convention)"
+                        ),
+                    ));
+                }
+                (None, Some(file)) => version = file,
+                _ => {}
+            }
             let full = manifest_dir.join(&relative);
             let text = std::fs::read_to_string(&full).map_err(|e| {
                 syn::Error::new(
@@ -178,7 +197,6 @@ pub fn expand(input: DeriveInput, manifest_dir: &Path) -> syn::Result<TokenStrea
 
     let subject = &attrs.subject;
     let event_type = attrs.event_type.as_ref().unwrap_or(subject);
-    let version = attrs.version;
     let (schema_type, content_type, encode, decode) = match format {
         Format::Avro => (
             quote! { ::eventschema::SchemaType::Avro },

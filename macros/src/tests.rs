@@ -303,3 +303,24 @@ fn consumer_errors() {
         assert_eq!(error, expected);
     }
 }
+
+#[test]
+fn the_version_comes_from_the_schema_file_name_and_must_agree_with_it() {
+    let out = derive(quote! {
+        #[event(subject = "s", schema = "schemas/inventory.stock-released/2.avsc")]
+        pub struct StockReleased { pub reservation_id: String, pub quantity: i64, pub reason: ReleaseReason }
+    })
+    .unwrap()
+    .to_string();
+    assert!(out.contains("const VERSION : u32 = 2u32"), "{out}");
+    let errors = derive_error(quote! {
+        #[event(subject = "s", version = 3, schema = "schemas/inventory.stock-released/2.avsc")]
+        pub struct StockReleased { pub reservation_id: String, pub quantity: i64, pub reason: ReleaseReason }
+    });
+    assert_eq!(
+        errors,
+        [
+            "`version = 3` but the schema file `schemas/inventory.stock-released/2.avsc` is version 2 (schemas/ folder convention)"
+        ]
+    );
+}
