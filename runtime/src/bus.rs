@@ -493,7 +493,8 @@ impl Bus {
         let outcome = self
             .dispatch(envelope, letter.group.as_deref(), None)
             .await?;
-        if matches!(outcome, PublishOutcome::Enqueued(_)) {
+        // Enqueued for no group: nobody here would handle it, so the letter stays.
+        if matches!(outcome, PublishOutcome::Enqueued(n) if n > 0) {
             self.inner.dlq.remove(dead_letter_id).await?;
         }
         Ok(outcome)
