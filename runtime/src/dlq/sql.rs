@@ -276,6 +276,16 @@ impl SqlDlq {
                 .execute(&self.pool)
                 .await?;
         }
+        if self.dialect == Dialect::Sqlite {
+            // Services and `eventschema dlq` share the file: WAL lets readers and the writer
+            // proceed together. Best effort: switching needs a moment with no other users.
+            if let Err(error) = sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&self.pool)
+                .await
+            {
+                tracing::debug!(%error, "could not switch the dead-letter database to WAL");
+            }
+        }
         Ok(())
     }
 
@@ -394,7 +404,8 @@ impl SqlDlq {
         }
         let now = to_millis(Utc::now());
         let mut a = self.args();
-        let values = [a.text(id), a.int(now), a.int(now)].join(", ");
+        let values = [a.text(id), a.int(now), a.int(now)];
+        let values = format!("{}, 'requested', {}, {}", values[0], values[1], values[2]);
         let r = &self.replays;
         // A finished request starts over; a waiting or running one is left alone.
         query(
