@@ -430,8 +430,8 @@ async fn run_show(store: &SqlDlq, args: &ShowArgs, format: Format) -> anyhow::Re
     if format == Format::Json {
         let mut value = summary_json(&letter, replay.as_ref());
         if let Some(object) = value.as_object_mut() {
-            object.remove("error");
-            object.remove("replay");
+            object.shift_remove("error");
+            object.shift_remove("replay");
             object.insert("error_chain".into(), json!(letter.error_chain));
             object.insert("attributes".into(), json!(letter.attributes));
             let data = if encoding == "json" {
