@@ -480,7 +480,7 @@ impl Bus {
     }
 
     /// Republishes a dead letter to the group that gave it up (or to every group), with
-    /// its original `id` and keys; removes it from the DLQ once enqueued.
+    /// its original `id` and keys; removes it from the DLQ once a group took it.
     pub async fn replay(&self, dead_letter_id: &str) -> Result<PublishOutcome, ReplayError> {
         let letter = self
             .inner

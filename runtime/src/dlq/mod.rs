@@ -264,6 +264,7 @@ pub(crate) fn to_millis(time: DateTime<Utc>) -> i64 {
     time.timestamp_millis()
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp_millis(ms)
         .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms} out of range")))
