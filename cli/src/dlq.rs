@@ -503,6 +503,23 @@ async fn run_show(store: &SqlDlq, args: &ShowArgs, format: Format) -> anyhow::Re
     Ok(0)
 }
 
+/// Every matching id, a page at a time: letters carry their payloads, so a large queue is
+/// never loaded whole.
+async fn matching_ids(store: &SqlDlq, filter: &DlqFilter) -> anyhow::Result<Vec<String>> {
+    const PAGE: usize = 500;
+    let mut ids = Vec::new();
+    let mut page = DlqPage::first(PAGE);
+    loop {
+        let letters = store.list_page(filter, &page).await?;
+        let full = letters.len() == PAGE;
+        ids.extend(letters.into_iter().map(|l| l.id));
+        match (full, ids.last()) {
+            (true, Some(last)) => page.after = Some(last.clone()),
+            _ => return Ok(ids),
+        }
+    }
+}
+
 /// The ids an operation applies to: those given, or every match of the filters.
 async fn select(
     store: &SqlDlq,
@@ -510,8 +527,7 @@ async fn select(
     filter: Option<&DlqFilter>,
 ) -> anyhow::Result<(Vec<String>, Vec<String>)> {
     if let Some(filter) = filter {
-        let letters = store.list(filter).await?;
-        return Ok((letters.into_iter().map(|l| l.id).collect(), Vec::new()));
+        return Ok((matching_ids(store, filter).await?, Vec::new()));
     }
     let (mut found, mut missing) = (Vec::new(), Vec::new());
     for id in ids {
@@ -625,7 +641,7 @@ async fn run_purge(store: &SqlDlq, args: &PurgeArgs, format: Format) -> anyhow::
             filter.before = Some(ago_from_now(age).map_err(anyhow::Error::msg)?);
         }
         if !args.yes {
-            let count = store.list(&filter).await?.len();
+            let count = matching_ids(store, &filter).await?.len();
             bail!("refusing to delete {count} dead letter(s) without --yes");
         }
         (store.purge(&filter).await?, Vec::new())

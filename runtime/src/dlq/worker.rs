@@ -51,6 +51,7 @@ pub struct ReplayReport {
 
 /// A background task that carries out recorded replay requests through a [`Bus`], using
 /// the bus's own dead-letter store (the one [`Bus::replay`] reads and removes from).
+/// Dropping the handle stops it too, after the poll under way.
 #[derive(Debug)]
 pub struct ReplayWorker {
     stop: watch::Sender<bool>,
