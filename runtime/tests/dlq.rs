@@ -190,6 +190,33 @@ async fn store_suite(store: Arc<dyn DeadLetterStore>) {
     assert_eq!(fresh.status, ReplayStatus::Requested);
     assert_eq!(fresh.error, None);
 
+    // Competing workers never take the same request.
+    let many: Vec<String> = (0..20).map(|n| format!("1{n:03}")).collect();
+    for id in &many {
+        store
+            .put(letter(id, Some("race"), "orders.created", 4_000_000))
+            .await
+            .unwrap();
+        store.request_replay(id).await.unwrap().unwrap();
+    }
+    let race = DlqFilter {
+        group: Some("race".into()),
+        ..DlqFilter::default()
+    };
+    let claims: Vec<_> = (0..4)
+        .map(|_| {
+            let (store, race) = (store.clone(), race.clone());
+            tokio::spawn(async move { store.claim_replays(&race, 20, lease).await.unwrap() })
+        })
+        .collect();
+    let mut taken = Vec::new();
+    for claim in claims {
+        taken.extend(claim.await.unwrap().into_iter().map(|r| r.letter_id));
+    }
+    taken.sort();
+    assert_eq!(taken, many, "each request taken exactly once");
+    assert_eq!(store.purge(&race).await.unwrap(), 20);
+
     // Removal and purges.
     assert_eq!(store.remove("0002").await.unwrap(), Some(b));
     assert_eq!(store.remove("0002").await.unwrap(), None);
@@ -214,6 +241,84 @@ async fn memory_dlq_keeps_millisecond_times() {
     l.last_failure = at(5) + chrono::Duration::microseconds(700);
     store.put(l).await.unwrap();
     assert_eq!(store.get("x").await.unwrap().unwrap().last_failure, at(5));
+}
+
+/// Any page size walks the same letters as one listing, and a listing is exactly the
+/// letters the filter matches, in id order.
+async fn paging_law(
+    store: &dyn DeadLetterStore,
+    letters: &[DeadLetter],
+    filter: &DlqFilter,
+    page_size: usize,
+) {
+    store.purge(&DlqFilter::default()).await.unwrap();
+    for l in letters {
+        store.put(l.clone()).await.unwrap();
+    }
+    let mut expected: Vec<&DeadLetter> = letters.iter().filter(|l| filter.matches(l)).collect();
+    expected.sort_by(|a, b| a.id.cmp(&b.id));
+    expected.dedup_by(|a, b| a.id == b.id);
+    let listed = store.list(filter).await.unwrap();
+    assert_eq!(listed.iter().collect::<Vec<_>>(), expected);
+    let mut walked = Vec::new();
+    let mut page = DlqPage::first(page_size);
+    loop {
+        let batch = store.list_page(filter, &page).await.unwrap();
+        assert!(batch.len() <= page_size);
+        let Some(last) = batch.last() else { break };
+        page.after = Some(last.id.clone());
+        walked.extend(batch);
+    }
+    assert_eq!(walked, listed);
+}
+
+fn arbitrary_letters() -> impl proptest::strategy::Strategy<Value = Vec<DeadLetter>> {
+    use proptest::prelude::*;
+    let one = (
+        0u32..40,
+        proptest::option::of(prop_oneof!["a", "b"]),
+        prop_oneof!["orders.created", "orders.shipped"],
+        0i64..10_000,
+    )
+        .prop_map(|(id, group, ty, last)| {
+            letter(&format!("{id:04}"), group.as_deref(), &ty, last + 2_000)
+        });
+    proptest::collection::vec(one, 0..25).prop_map(|mut letters| {
+        // The first put of an id wins; keep only that one so `expected` is unambiguous.
+        let mut seen = std::collections::BTreeSet::new();
+        letters.retain(|l| seen.insert(l.id.clone()));
+        letters
+    })
+}
+
+fn arbitrary_filter() -> impl proptest::strategy::Strategy<Value = DlqFilter> {
+    use proptest::prelude::*;
+    (
+        proptest::option::of(prop_oneof!["a", "b"]),
+        proptest::option::of(prop_oneof!["orders.created", "orders.shipped"]),
+        proptest::option::of(0i64..12_000),
+        proptest::option::of(0i64..12_000),
+    )
+        .prop_map(|(group, event_type, since, before)| DlqFilter {
+            group,
+            event_type,
+            since: since.map(at),
+            before: before.map(at),
+            ..DlqFilter::default()
+        })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    #[test]
+    fn memory_paging_law(
+        letters in arbitrary_letters(),
+        filter in arbitrary_filter(),
+        page_size in 1usize..8,
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(paging_law(&MemoryDlq::new(), &letters, &filter, page_size));
+    }
 }
 
 /// A bus whose `billing` handler fails permanently until `healthy` is set, over `dlq`.
@@ -362,6 +467,26 @@ mod sqlite {
         let operator = SqlDlq::connect(&url(&dir), "dlq").await.unwrap();
         replay_worker_end_to_end(Arc::new(service.clone()), Arc::new(operator)).await;
         replay_without_the_group_fails_and_keeps_the_letter(Arc::new(service)).await;
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+        #[test]
+        fn sqlite_paging_law(
+            letters in arbitrary_letters(),
+            filter in arbitrary_filter(),
+            page_size in 1usize..8,
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let dir = tempfile::tempdir().unwrap();
+                let store = SqlDlq::connect(&url(&dir), "law").await.unwrap();
+                paging_law(&store, &letters, &filter, page_size).await;
+            });
+        }
     }
 
     #[tokio::test]
