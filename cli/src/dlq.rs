@@ -212,29 +212,18 @@ fn database_url(raw: Option<&str>) -> anyhow::Result<String> {
 /// Runs one `dlq` command; returns the exit code.
 pub async fn run(args: DlqArgs) -> anyhow::Result<u8> {
     let url = database_url(args.database_url.as_deref())?;
-    let store = SqlDlq::connect(&url, &args.table)
-        .await
-        .with_context(|| format!("cannot open the dead-letter store {}", redact(&url)))?;
+    let store = SqlDlq::connect(&url, &args.table).await.with_context(|| {
+        format!(
+            "cannot open the dead-letter store {}",
+            eventschema_registry::redact(&url)
+        )
+    })?;
     let format = args.format;
     match args.command {
         DlqCommand::List(list) => run_list(&store, &list, format).await,
         DlqCommand::Show(show) => run_show(&store, &show, format).await,
         DlqCommand::Replay(replay) => run_replay(&store, &replay, format).await,
         DlqCommand::Purge(purge) => run_purge(&store, &purge, format).await,
-    }
-}
-
-/// The URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
     }
 }
 

@@ -21,6 +21,9 @@ use crate::BoxFuture;
 use crate::error::{ErrorClass, StoreError};
 use crate::idempotency::check_table_name;
 
+/// How long connecting (and waiting for a pooled connection) may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The table name used when none is configured.
 pub const DEFAULT_TABLE: &str = "eventschema_dlq";
 
@@ -230,6 +233,8 @@ impl SqlDlq {
         sqlx::any::install_default_drivers();
         let pool = AnyPoolOptions::new()
             .max_connections(if dialect == Dialect::Sqlite { 1 } else { 4 })
+            // An unreachable database is an answer operators want quickly (sqlx waits 30 s).
+            .acquire_timeout(CONNECT_TIMEOUT)
             .connect(url)
             .await?;
         let store = SqlDlq {
