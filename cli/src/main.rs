@@ -1,10 +1,11 @@
 //! The `eventschema` command: runs the registry (`serve`), checks a schemas folder against a
 //! git revision or a registry (`check`), registers it (`push`) and explains the difference
-//! between two versions (`diff`) and generates typed events (`generate`). Thin: it parses
-//! arguments and calls the libraries.
+//! between two versions (`diff`), generates typed events (`generate`) and operates a
+//! service's dead letters (`dlq`). Thin: it parses arguments and calls the libraries.
 
 mod check;
 mod diff;
+mod dlq;
 mod git;
 mod push;
 mod report;
@@ -89,6 +90,19 @@ enum Command {
   eventschema generate --out src/generated
   eventschema generate --schemas contracts --out src/generated --file-name events.rs")]
     Generate(GenerateArgs),
+    /// Operate a service's dead letters (SQLite or PostgreSQL): list, show, replay, purge.
+    ///
+    /// Replays are recorded in the store and carried out by the service's replay worker
+    /// (eventschema::ReplayWorker), keeping each event's id and idempotency key. Exit codes:
+    /// 0 done, 1 nothing matched (unknown id, empty selection, failed or unfinished replay),
+    /// 2 usage or I/O errors. See docs/dlq.md.
+    #[command(after_help = "Examples:
+  export EVENTSCHEMA_DLQ_DATABASE_URL=postgres://ops@db/orders
+  eventschema dlq list --group billing --since 24h
+  eventschema dlq show 0193f1c2-7a4e-7d51-9c1e-2b8f3a5d6e70
+  eventschema dlq replay --all --reason retries-exhausted --wait 1m
+  eventschema dlq purge --all --older-than 30d --yes")]
+    Dlq(dlq::DlqArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -334,6 +348,7 @@ async fn run(command: Command) -> anyhow::Result<u8> {
             .await
         }
         Command::Generate(args) => generate(&args),
+        Command::Dlq(args) => dlq::run(args).await,
         Command::Diff(args) => {
             let source = match &args.registry {
                 Some(url) => diff::Source::Registry(Client::new(url)?),

@@ -480,7 +480,7 @@ impl Bus {
     }
 
     /// Republishes a dead letter to the group that gave it up (or to every group), with
-    /// its original `id` and keys; removes it from the DLQ once enqueued.
+    /// its original `id` and keys; removes it from the DLQ once a group took it.
     pub async fn replay(&self, dead_letter_id: &str) -> Result<PublishOutcome, ReplayError> {
         let letter = self
             .inner
@@ -493,7 +493,8 @@ impl Bus {
         let outcome = self
             .dispatch(envelope, letter.group.as_deref(), None)
             .await?;
-        if matches!(outcome, PublishOutcome::Enqueued(_)) {
+        // Enqueued for no group: nobody here would handle it, so the letter stays.
+        if matches!(outcome, PublishOutcome::Enqueued(n) if n > 0) {
             self.inner.dlq.remove(dead_letter_id).await?;
         }
         Ok(outcome)

@@ -43,7 +43,10 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub use bus::TxHandler;
 pub use bus::{Bus, BusConfig, Context, PublishOutcome, ReplayError, Subscription, WhenFull};
 pub use consumer::Consumer;
-pub use dlq::{DeadLetter, DeadLetterStore, DlqFilter, MemoryDlq};
+pub use dlq::{
+    DeadLetter, DeadLetterStore, DlqFilter, DlqPage, MemoryDlq, ReplayRequest, ReplayStatus,
+    ReplayWorker,
+};
 pub use envelope::{Binding, Envelope};
 pub use error::{
     CodecError, EnvelopeError, ErrorClass, HandlerError, PublishError, StoreError, SubscribeError,

@@ -155,6 +155,25 @@ pub(crate) fn check_table_name(name: &str) -> Result<(), StoreError> {
     }
 }
 
+/// Shared by the SQL stores: what a conflicting row means.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn decide_conflict(
+    key: &DedupKey,
+    fingerprint: &str,
+    state: &str,
+    until: i64,
+    now: i64,
+) -> Claim {
+    if fingerprint != key.fingerprint {
+        Claim::KeyReuse
+    } else if state == "done" {
+        Claim::Completed
+    } else {
+        let left = u64::try_from(until.saturating_sub(now)).unwrap_or(0);
+        Claim::InProgress(Duration::from_millis(left))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use sqlx::{PgConnection, PgPool};
 
-use super::sqlite::super_decide;
-use super::{Claim, ClaimToken, DedupKey, IdempotencyStore, check_table_name, millis, now_millis};
+use super::{
+    Claim, ClaimToken, DedupKey, IdempotencyStore, check_table_name, decide_conflict, millis,
+    now_millis,
+};
 use sqlx::AssertSqlSafe;
 
 use crate::BoxFuture;
@@ -60,8 +62,9 @@ impl PgStore {
         .bind(&key.key)
         .fetch_optional(&mut *conn)
         .await?;
-        Ok(row
-            .map(|(fingerprint, state, until)| super_decide(key, &fingerprint, &state, until, now)))
+        Ok(row.map(|(fingerprint, state, until)| {
+            decide_conflict(key, &fingerprint, &state, until, now)
+        }))
     }
 
     async fn claim_inner(&self, key: &DedupKey, lease: Duration) -> Result<Claim, StoreError> {

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use sqlx::SqlitePool;
 
-use super::{Claim, ClaimToken, DedupKey, IdempotencyStore, check_table_name, millis, now_millis};
+use super::{
+    Claim, ClaimToken, DedupKey, IdempotencyStore, check_table_name, decide_conflict, millis,
+    now_millis,
+};
 use sqlx::AssertSqlSafe;
 
 use crate::BoxFuture;
@@ -73,28 +76,10 @@ impl SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
             if let Some((fingerprint, state, until)) = row {
-                return Ok(super_decide(key, &fingerprint, &state, until, now));
+                return Ok(decide_conflict(key, &fingerprint, &state, until, now));
             }
         }
         Err(StoreError::Corrupt("claim did not settle".into()))
-    }
-}
-
-/// Shared by the SQL stores: what a conflicting row means.
-pub(crate) fn super_decide(
-    key: &DedupKey,
-    fingerprint: &str,
-    state: &str,
-    until: i64,
-    now: i64,
-) -> Claim {
-    if fingerprint != key.fingerprint {
-        Claim::KeyReuse
-    } else if state == "done" {
-        Claim::Completed
-    } else {
-        let left = u64::try_from(until.saturating_sub(now)).unwrap_or(0);
-        Claim::InProgress(Duration::from_millis(left))
     }
 }
 
