@@ -146,6 +146,8 @@ pub enum PublishError {
     Closed,
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Transport(#[from] crate::transport::TransportError),
 }
 
 /// Setting up a subscription failed.
@@ -167,4 +169,6 @@ pub enum SubscribeError {
     },
     #[error("the bus is shut down")]
     Closed,
+    #[error(transparent)]
+    Transport(#[from] crate::transport::TransportError),
 }

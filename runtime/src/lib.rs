@@ -26,6 +26,7 @@ pub mod idempotency;
 mod metrics;
 pub mod retry;
 pub mod subject;
+pub mod transport;
 pub mod validation;
 
 /// A boxed, sendable future (what the dyn-compatible store and handler traits return).
@@ -45,4 +46,5 @@ pub use idempotency::{Claim, ClaimToken, DedupKey, IdempotencyStore, MemoryStore
 pub use metrics::names as metric_names;
 pub use retry::{BreakerConfig, CircuitBreaker, RetryPolicy};
 pub use subject::SubjectPattern;
+pub use transport::{InProcess, Transport, TransportError};
 pub use validation::{Invalid, InvalidReason, RegisteredSchema, SchemaCatalog, SchemaSource};
