@@ -318,7 +318,9 @@ impl Bus {
             original: bytes.to_vec(),
             attributes: Default::default(),
         };
-        self.inner.metrics.dead_lettered("", group.unwrap_or_default());
+        self.inner
+            .metrics
+            .dead_lettered("", group.unwrap_or_default());
         self.inner.dlq.put(letter).await?;
         Ok(PublishOutcome::DeadLettered(invalid))
     }
@@ -1137,7 +1139,9 @@ impl Processor {
                 }
                 if error.is_transient() && redeliveries < self.bus.inner.transport.redeliveries() {
                     metrics.retried(ty, &self.group);
-                    let delay = self.retry.ceiling(self.retry.max_attempts.saturating_sub(1));
+                    let delay = self
+                        .retry
+                        .ceiling(self.retry.max_attempts.saturating_sub(1));
                     return Settle::RetryLater(delay);
                 }
                 let reason = match error.class {

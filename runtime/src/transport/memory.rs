@@ -132,7 +132,11 @@ impl Transport for InProcess {
         spec: JoinSpec<'a>,
     ) -> BoxFuture<'a, Result<Vec<Box<dyn Lane>>, SubscribeError>> {
         let result = (|| {
-            let patterns: Vec<String> = spec.patterns.iter().map(|p| p.as_str().to_owned()).collect();
+            let patterns: Vec<String> = spec
+                .patterns
+                .iter()
+                .map(|p| p.as_str().to_owned())
+                .collect();
             let mut groups = self.groups.write().map_err(|_| SubscribeError::Closed)?;
             let group = match groups.iter().find(|g| *g.name == *spec.group) {
                 Some(group) if group.patterns != patterns => {

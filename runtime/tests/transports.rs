@@ -1,0 +1,428 @@
+//! The shared transport suite: one generic test body run against every transport (the
+//! in-process one always; brokers when their URL is set), plus broker fault tests: an
+//! instance dropped mid-stream and the client's connection cut and restored.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use eventschema::dlq::DeadLetterStore;
+use eventschema::{
+    Bus, BusConfig, DlqFilter, Envelope, ErrorClass, HandlerError, IdempotencyStore, MemoryDlq,
+    MemoryStore, SchemaCatalog,
+};
+
+/// Records of one group: `(instance, order_id, seq)` in handling order.
+type Seen = Arc<Mutex<Vec<(usize, String, u64)>>>;
+
+/// Gives a test "processes" (buses) that share one transport's messages, one idempotency
+/// store and one dead-letter store, as separate instances of a service would.
+enum Harness {
+    InProcess(Bus),
+    #[cfg(feature = "nats")]
+    Nats(NatsHarness),
+}
+
+#[cfg(feature = "nats")]
+struct NatsHarness {
+    config: eventschema::transport::nats::NatsConfig,
+    dlq: Arc<MemoryDlq>,
+    store: Arc<MemoryStore>,
+    first: Mutex<Option<Arc<eventschema::transport::nats::NatsTransport>>>,
+}
+
+impl Harness {
+    fn in_process(config: BusConfig) -> Harness {
+        Harness::InProcess(Bus::new(config))
+    }
+
+    #[cfg(feature = "nats")]
+    fn nats(url: &str, tune: impl FnOnce(&mut eventschema::transport::nats::NatsConfig)) -> Self {
+        let mut config = eventschema::transport::nats::NatsConfig::new(url, unique("es_t_"));
+        config.partitions = 4;
+        config.ack_wait = Duration::from_secs(2);
+        config.redeliveries = 1;
+        config.max_age = Some(Duration::from_secs(600));
+        tune(&mut config);
+        Harness::Nats(NatsHarness {
+            config,
+            dlq: Arc::new(MemoryDlq::new()),
+            store: Arc::new(MemoryStore::new()),
+            first: Mutex::new(None),
+        })
+    }
+
+    /// A new instance (the in-process harness has one bus for all).
+    async fn bus(&self, config: BusConfig) -> Bus {
+        match self {
+            Harness::InProcess(bus) => bus.clone(),
+            #[cfg(feature = "nats")]
+            Harness::Nats(h) => {
+                let transport = Arc::new(
+                    eventschema::transport::nats::NatsTransport::connect(h.config.clone())
+                        .await
+                        .unwrap(),
+                );
+                h.first.lock().unwrap().get_or_insert(transport.clone());
+                // Publishers validate too: they must know the schema, as generated code does.
+                let catalog = Arc::new(SchemaCatalog::new());
+                catalog.register_event::<OrderCreated>().unwrap();
+                Bus::with_transport(
+                    config,
+                    catalog,
+                    h.dlq.clone(),
+                    h.store.clone() as Arc<dyn IdempotencyStore>,
+                    transport,
+                )
+            }
+        }
+    }
+
+    fn dlq(&self) -> Arc<dyn DeadLetterStore> {
+        match self {
+            Harness::InProcess(bus) => bus.dead_letters().clone(),
+            #[cfg(feature = "nats")]
+            Harness::Nats(h) => h.dlq.clone(),
+        }
+    }
+
+    async fn cleanup(&self) {
+        #[cfg(feature = "nats")]
+        if let Harness::Nats(h) = self {
+            let first = h.first.lock().unwrap().clone();
+            if let Some(transport) = first {
+                transport.delete_stream().await.unwrap();
+            }
+        }
+    }
+}
+
+fn recording_handler(
+    group: &'static str,
+    instance: usize,
+    seen: Seen,
+) -> impl Fn(
+    OrderCreated,
+    eventschema::Context,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), HandlerError>> + Send>>
++ Send
++ Sync
++ 'static {
+    move |event: OrderCreated, ctx: eventschema::Context| {
+        let seen = seen.clone();
+        Box::pin(async move {
+            if group == "billing" {
+                if event.order_id == "k1" && event.seq == 5 {
+                    return Err(HandlerError::msg(ErrorClass::Permanent, "refused: k1/5"));
+                }
+                if event.order_id == "k2" && event.seq == 7 {
+                    return Err(HandlerError::msg(ErrorClass::Transient, "down: k2/7"));
+                }
+                if event.seq % 10 == 3 && ctx.attempt() == 1 {
+                    return Err(HandlerError::msg(ErrorClass::Transient, "flaky once"));
+                }
+            }
+            seen.lock()
+                .unwrap()
+                .push((instance, event.order_id, event.seq));
+            Ok(())
+        })
+    }
+}
+
+fn assert_enqueued(outcome: Result<eventschema::PublishOutcome, eventschema::PublishError>) {
+    let outcome = outcome.unwrap();
+    assert!(
+        matches!(outcome, eventschema::PublishOutcome::Enqueued(n) if n > 0),
+        "{outcome:?}"
+    );
+}
+
+async fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Every record once, and per key in publication order.
+fn assert_once_in_order(seen: &[(usize, String, u64)], expected: &BTreeMap<String, Vec<u64>>) {
+    let mut by_key: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for (_, key, seq) in seen {
+        by_key.entry(key.clone()).or_default().push(*seq);
+    }
+    assert_eq!(&by_key, expected, "each event once, in order per key");
+}
+
+const KEYS: usize = 8;
+const PER_KEY: u64 = 25;
+
+/// The shared body: N events across keys, 2 groups x 3 instances; every group sees every
+/// event once in effect, in order per key; failures retry, then dead-letter with metadata.
+async fn groups_order_retries_and_dead_letters(harness: &Harness) {
+    let seen: BTreeMap<&'static str, Seen> =
+        [("audit", Seen::default()), ("billing", Seen::default())]
+            .into_iter()
+            .collect();
+    let mut buses = Vec::new();
+    for (group, records) in &seen {
+        for instance in 0..3 {
+            let bus = harness.bus(config()).await;
+            bus.subscribe(group)
+                .on(recording_handler(group, instance, records.clone()))
+                .unwrap()
+                .start_joined()
+                .await
+                .unwrap();
+            buses.push(bus);
+        }
+    }
+    let publisher = harness.bus(config()).await;
+    for seq in 0..PER_KEY {
+        for key in 0..KEYS {
+            assert_enqueued(publisher.publish(&order(&format!("k{key}"), seq)).await);
+        }
+    }
+    let total = KEYS * PER_KEY as usize;
+    let dlq = harness.dlq();
+    let audit = seen["audit"].clone();
+    let billing = seen["billing"].clone();
+    let letters = Arc::new(Mutex::new(0usize));
+    let deadline = Duration::from_secs(60);
+    wait_until("both groups", deadline, || {
+        audit.lock().unwrap().len() >= total && billing.lock().unwrap().len() >= total - 2
+    })
+    .await;
+    let counted = letters.clone();
+    let store = dlq.clone();
+    let deadline_at = tokio::time::Instant::now() + deadline;
+    loop {
+        let n = store.list(&DlqFilter::default()).await.unwrap().len();
+        *counted.lock().unwrap() = n;
+        if n >= 2 || tokio::time::Instant::now() > deadline_at {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    // Late duplicates would show up here.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let mut expected: BTreeMap<String, Vec<u64>> = (0..KEYS)
+        .map(|k| (format!("k{k}"), (0..PER_KEY).collect()))
+        .collect();
+    assert_once_in_order(&audit.lock().unwrap(), &expected);
+    expected.get_mut("k1").unwrap().retain(|s| *s != 5);
+    expected.get_mut("k2").unwrap().retain(|s| *s != 7);
+    assert_once_in_order(&billing.lock().unwrap(), &expected);
+
+    let letters = dlq.list(&DlqFilter::default()).await.unwrap();
+    assert_eq!(letters.len(), 2, "{letters:#?}");
+    let max_attempts = config().retry.max_attempts;
+    let redeliveries = publisher.transport().redeliveries();
+    for letter in &letters {
+        assert_eq!(letter.group.as_deref(), Some("billing"));
+        assert_eq!(letter.handler.as_deref(), Some("orders.created"));
+        assert_eq!(letter.attributes["type"], "orders.created");
+        let original = Envelope::from_structured(&letter.original, usize::MAX).unwrap();
+        let data: OrderCreated = serde_json::from_slice(original.data().unwrap()).unwrap();
+        match (data.order_id.as_str(), data.seq) {
+            ("k1", 5) => {
+                assert_eq!(letter.reason, "handler-permanent");
+                assert_eq!(letter.error_class, ErrorClass::Permanent);
+                assert_eq!(letter.attempts, 1);
+                assert_eq!(letter.error_chain, vec!["refused: k1/5".to_owned()]);
+            }
+            ("k2", 7) => {
+                assert_eq!(letter.reason, "retries-exhausted");
+                assert_eq!(letter.error_class, ErrorClass::Transient);
+                assert_eq!(letter.attempts, max_attempts * (1 + redeliveries));
+                assert!(letter.first_failure <= letter.last_failure);
+            }
+            other => panic!("unexpected dead letter {other:?}"),
+        }
+        let cloud = letter.to_envelope().unwrap();
+        assert_eq!(cloud.extension("dlqgroup"), Some("billing"));
+    }
+    for bus in buses.iter().chain([&publisher]) {
+        bus.shutdown(Duration::from_secs(2)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_process_transport_passes_the_shared_suite() {
+    let harness = Harness::in_process(config());
+    groups_order_retries_and_dead_letters(&harness).await;
+}
+
+#[cfg(feature = "nats")]
+mod nats {
+    use super::*;
+
+    fn fault_config() -> BusConfig {
+        BusConfig {
+            lease: Duration::from_secs(1),
+            ..config()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn nats_transport_passes_the_shared_suite() {
+        let Some(url) = nats_url() else { return };
+        let harness = Harness::nats(&url, |_| {});
+        groups_order_retries_and_dead_letters(&harness).await;
+        harness.cleanup().await;
+    }
+
+    /// An instance dies holding an unacked message: JetStream redelivers it to the other
+    /// instance after `ack_wait`, the claim expires after the lease, and every event is
+    /// handled once in effect, in order per key.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn nats_instance_dropped_mid_stream_hands_its_messages_over() {
+        let Some(url) = nats_url() else { return };
+        let harness = Harness::nats(&url, |c| c.ack_wait = Duration::from_secs(1));
+        let seen = Seen::default();
+        let hung = Arc::new(tokio::sync::Notify::new());
+        let dying = harness.bus(fault_config()).await;
+        let (records, signal) = (seen.clone(), hung.clone());
+        let taken = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let held: Arc<Mutex<Option<(String, u64)>>> = Arc::default();
+        let held_by_dying = held.clone();
+        dying
+            .subscribe("g")
+            .on(move |event: OrderCreated, _| {
+                let (records, signal, taken) = (records.clone(), signal.clone(), taken.clone());
+                let held = held_by_dying.clone();
+                async move {
+                    // The first event with seq >= 3 it gets: never finished, never acked.
+                    if event.seq >= 3 && !taken.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                        *held.lock().unwrap() = Some((event.order_id.clone(), event.seq));
+                        signal.notify_one();
+                        std::future::pending::<()>().await;
+                    }
+                    records.lock().unwrap().push((0, event.order_id, event.seq));
+                    Ok(())
+                }
+            })
+            .unwrap()
+            .start_joined()
+            .await
+            .unwrap();
+        let publisher = harness.bus(fault_config()).await;
+        for seq in 0..10 {
+            for key in 0..4 {
+                assert_enqueued(publisher.publish(&order(&format!("k{key}"), seq)).await);
+            }
+        }
+        tokio::time::timeout(Duration::from_secs(30), hung.notified())
+            .await
+            .expect("the dying instance took a message");
+        let survivor = harness.bus(fault_config()).await;
+        survivor
+            .subscribe("g")
+            .on(recording_handler("g", 1, seen.clone()))
+            .unwrap()
+            .start_joined()
+            .await
+            .unwrap();
+        dying.shutdown(Duration::ZERO).await;
+        drop(dying);
+        wait_until("every event", Duration::from_secs(60), || {
+            seen.lock().unwrap().len() >= 40
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let expected: BTreeMap<String, Vec<u64>> = (0..4)
+            .map(|k| (format!("k{k}"), (0..10).collect()))
+            .collect();
+        let seen = seen.lock().unwrap().clone();
+        assert_once_in_order(&seen, &expected);
+        assert!(
+            {
+                let (key, seq) = held.lock().unwrap().clone().unwrap();
+                seen.iter()
+                    .any(|(i, k, s)| *i == 1 && *k == key && *s == seq)
+            },
+            "the survivor handled a message the dead instance held"
+        );
+        survivor.shutdown(Duration::from_secs(2)).await;
+        publisher.shutdown(Duration::from_secs(2)).await;
+        harness.cleanup().await;
+    }
+
+    /// The consumer's connection is cut (through a proxy; the server is untouched) while
+    /// events keep being published; after it is restored every event is handled once in
+    /// effect, in order per key.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn nats_connection_cut_and_restored_loses_nothing() {
+        let Some(url) = nats_url() else { return };
+        let proxy = CutProxy::start(host_port(&url)).await;
+        let proxied = format!("nats://{}", proxy.addr);
+        let direct = Harness::nats(&url, |_| {});
+        let Harness::Nats(inner) = &direct else {
+            unreachable!()
+        };
+        let mut via_proxy = inner.config.clone();
+        via_proxy.url = proxied;
+        let transport = Arc::new(
+            eventschema::transport::nats::NatsTransport::connect(via_proxy)
+                .await
+                .unwrap(),
+        );
+        let consumer = Bus::with_transport(
+            fault_config(),
+            Arc::new(SchemaCatalog::new()),
+            inner.dlq.clone(),
+            inner.store.clone() as Arc<dyn IdempotencyStore>,
+            transport,
+        );
+        let seen = Seen::default();
+        consumer
+            .subscribe("g")
+            .on(recording_handler("g", 0, seen.clone()))
+            .unwrap()
+            .start_joined()
+            .await
+            .unwrap();
+        let publisher = direct.bus(fault_config()).await;
+        let publish = |from: u64, to: u64| {
+            let publisher = publisher.clone();
+            async move {
+                for seq in from..to {
+                    for key in 0..4 {
+                        assert_enqueued(publisher.publish(&order(&format!("k{key}"), seq)).await);
+                    }
+                }
+            }
+        };
+        publish(0, 10).await;
+        wait_until("some events", Duration::from_secs(30), || {
+            seen.lock().unwrap().len() >= 8
+        })
+        .await;
+        proxy.cut();
+        publish(10, 20).await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        proxy.restore();
+        publish(20, 25).await;
+        wait_until("every event", Duration::from_secs(60), || {
+            seen.lock().unwrap().len() >= 100
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let expected: BTreeMap<String, Vec<u64>> = (0..4)
+            .map(|k| (format!("k{k}"), (0..25).collect()))
+            .collect();
+        assert_once_in_order(&seen.lock().unwrap(), &expected);
+        consumer.shutdown(Duration::from_secs(2)).await;
+        publisher.shutdown(Duration::from_secs(2)).await;
+        direct.cleanup().await;
+    }
+}
