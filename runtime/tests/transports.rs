@@ -13,26 +13,92 @@ use common::*;
 use eventschema::dlq::DeadLetterStore;
 use eventschema::{
     Bus, BusConfig, DlqFilter, Envelope, ErrorClass, HandlerError, IdempotencyStore, MemoryDlq,
-    MemoryStore, SchemaCatalog,
+    MemoryStore, SchemaCatalog, Transport,
 };
 
 /// Records of one group: `(instance, order_id, seq)` in handling order.
 type Seen = Arc<Mutex<Vec<(usize, String, u64)>>>;
 
+/// Which broker a harness talks to, with the settings its tests use.
+#[derive(Clone)]
+enum Broker {
+    #[cfg(feature = "nats")]
+    Nats(eventschema::transport::nats::NatsConfig),
+    #[cfg(feature = "redis-streams")]
+    Redis(eventschema::transport::redis_streams::RedisStreamsConfig),
+}
+
+impl Broker {
+    fn url(&self) -> &str {
+        match self {
+            #[cfg(feature = "nats")]
+            Broker::Nats(c) => &c.url,
+            #[cfg(feature = "redis-streams")]
+            Broker::Redis(c) => &c.url,
+        }
+    }
+
+    /// Connects to `url` (the broker's own, or a proxy in front of it).
+    async fn connect(&self, url: &str) -> Arc<dyn Transport> {
+        match self {
+            #[cfg(feature = "nats")]
+            Broker::Nats(c) => {
+                let mut c = c.clone();
+                c.url = url.to_owned();
+                Arc::new(
+                    eventschema::transport::nats::NatsTransport::connect(c)
+                        .await
+                        .unwrap(),
+                )
+            }
+            #[cfg(feature = "redis-streams")]
+            Broker::Redis(c) => {
+                let mut c = c.clone();
+                c.url = url.to_owned();
+                Arc::new(
+                    eventschema::transport::redis_streams::RedisStreamsTransport::connect(c)
+                        .await
+                        .unwrap(),
+                )
+            }
+        }
+    }
+
+    async fn cleanup(&self) {
+        match self {
+            #[cfg(feature = "nats")]
+            Broker::Nats(c) => {
+                let t = eventschema::transport::nats::NatsTransport::connect(c.clone())
+                    .await
+                    .unwrap();
+                t.delete_stream().await.unwrap();
+            }
+            #[cfg(feature = "redis-streams")]
+            Broker::Redis(c) => {
+                let t = eventschema::transport::redis_streams::RedisStreamsTransport::connect(
+                    c.clone(),
+                )
+                .await
+                .unwrap();
+                t.delete().await.unwrap();
+            }
+        }
+    }
+}
+
 /// Gives a test "processes" (buses) that share one transport's messages, one idempotency
 /// store and one dead-letter store, as separate instances of a service would.
 enum Harness {
     InProcess(Bus),
-    #[cfg(feature = "nats")]
-    Nats(NatsHarness),
-}
-
-#[cfg(feature = "nats")]
-struct NatsHarness {
-    config: eventschema::transport::nats::NatsConfig,
-    dlq: Arc<MemoryDlq>,
-    store: Arc<MemoryStore>,
-    first: Mutex<Option<Arc<eventschema::transport::nats::NatsTransport>>>,
+    #[cfg_attr(
+        not(any(feature = "nats", feature = "redis-streams")),
+        allow(dead_code)
+    )]
+    Broker {
+        broker: Broker,
+        dlq: Arc<MemoryDlq>,
+        store: Arc<MemoryStore>,
+    },
 }
 
 impl Harness {
@@ -40,63 +106,54 @@ impl Harness {
         Harness::InProcess(Bus::new(config))
     }
 
-    #[cfg(feature = "nats")]
-    fn nats(url: &str, tune: impl FnOnce(&mut eventschema::transport::nats::NatsConfig)) -> Self {
-        let mut config = eventschema::transport::nats::NatsConfig::new(url, unique("es_t_"));
-        config.partitions = 4;
-        config.ack_wait = Duration::from_secs(2);
-        config.redeliveries = 1;
-        config.max_age = Some(Duration::from_secs(600));
-        tune(&mut config);
-        Harness::Nats(NatsHarness {
-            config,
+    #[cfg_attr(
+        not(any(feature = "nats", feature = "redis-streams")),
+        allow(dead_code)
+    )]
+    fn broker(broker: Broker) -> Harness {
+        Harness::Broker {
+            broker,
             dlq: Arc::new(MemoryDlq::new()),
             store: Arc::new(MemoryStore::new()),
-            first: Mutex::new(None),
-        })
+        }
     }
 
     /// A new instance (the in-process harness has one bus for all).
     async fn bus(&self, config: BusConfig) -> Bus {
         match self {
             Harness::InProcess(bus) => bus.clone(),
-            #[cfg(feature = "nats")]
-            Harness::Nats(h) => {
-                let transport = Arc::new(
-                    eventschema::transport::nats::NatsTransport::connect(h.config.clone())
-                        .await
-                        .unwrap(),
-                );
-                h.first.lock().unwrap().get_or_insert(transport.clone());
-                // Publishers validate too: they must know the schema, as generated code does.
-                let catalog = Arc::new(SchemaCatalog::new());
-                catalog.register_event::<OrderCreated>().unwrap();
-                Bus::with_transport(
-                    config,
-                    catalog,
-                    h.dlq.clone(),
-                    h.store.clone() as Arc<dyn IdempotencyStore>,
-                    transport,
-                )
-            }
+            Harness::Broker { broker, .. } => self.bus_at(broker.url(), config).await,
         }
+    }
+
+    /// A new instance connected through `url`.
+    async fn bus_at(&self, url: &str, config: BusConfig) -> Bus {
+        let Harness::Broker { broker, dlq, store } = self else {
+            panic!("the in-process transport has no URL")
+        };
+        let transport = broker.connect(url).await;
+        // Publishers validate too: they must know the schema, as generated code does.
+        let catalog = Arc::new(SchemaCatalog::new());
+        catalog.register_event::<OrderCreated>().unwrap();
+        Bus::with_transport(
+            config,
+            catalog,
+            dlq.clone(),
+            store.clone() as Arc<dyn IdempotencyStore>,
+            transport,
+        )
     }
 
     fn dlq(&self) -> Arc<dyn DeadLetterStore> {
         match self {
             Harness::InProcess(bus) => bus.dead_letters().clone(),
-            #[cfg(feature = "nats")]
-            Harness::Nats(h) => h.dlq.clone(),
+            Harness::Broker { dlq, .. } => dlq.clone(),
         }
     }
 
     async fn cleanup(&self) {
-        #[cfg(feature = "nats")]
-        if let Harness::Nats(h) = self {
-            let first = h.first.lock().unwrap().clone();
-            if let Some(transport) = first {
-                transport.delete_stream().await.unwrap();
-            }
+        if let Harness::Broker { broker, .. } = self {
+            broker.cleanup().await;
         }
     }
 }
@@ -262,167 +319,225 @@ async fn in_process_transport_passes_the_shared_suite() {
     groups_order_retries_and_dead_letters(&harness).await;
 }
 
+#[cfg_attr(
+    not(any(feature = "nats", feature = "redis-streams")),
+    allow(dead_code)
+)]
+fn fault_config() -> BusConfig {
+    BusConfig {
+        lease: Duration::from_secs(1),
+        ..config()
+    }
+}
+
+/// An instance dies holding an unsettled message: the broker hands it to the other
+/// instance (after `ack_wait` / the partition's ownership TTL), the claim expires after
+/// the lease, and every event is handled once in effect, in order per key.
+#[cfg_attr(
+    not(any(feature = "nats", feature = "redis-streams")),
+    allow(dead_code)
+)]
+async fn instance_dropped_mid_stream(harness: &Harness) {
+    let seen = Seen::default();
+    let hung = Arc::new(tokio::sync::Notify::new());
+    let dying = harness.bus(fault_config()).await;
+    let (records, signal) = (seen.clone(), hung.clone());
+    let taken = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let held: Arc<Mutex<Option<(String, u64)>>> = Arc::default();
+    let held_by_dying = held.clone();
+    dying
+        .subscribe("g")
+        .on(move |event: OrderCreated, _| {
+            let (records, signal, taken) = (records.clone(), signal.clone(), taken.clone());
+            let held = held_by_dying.clone();
+            async move {
+                // The first event with seq >= 3 it gets: never finished, never settled.
+                if event.seq >= 3 && !taken.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                    *held.lock().unwrap() = Some((event.order_id.clone(), event.seq));
+                    signal.notify_one();
+                    std::future::pending::<()>().await;
+                }
+                records.lock().unwrap().push((0, event.order_id, event.seq));
+                Ok(())
+            }
+        })
+        .unwrap()
+        .start_joined()
+        .await
+        .unwrap();
+    let publisher = harness.bus(fault_config()).await;
+    for seq in 0..10 {
+        for key in 0..4 {
+            assert_enqueued(publisher.publish(&order(&format!("k{key}"), seq)).await);
+        }
+    }
+    tokio::time::timeout(Duration::from_secs(30), hung.notified())
+        .await
+        .expect("the dying instance took a message");
+    let survivor = harness.bus(fault_config()).await;
+    survivor
+        .subscribe("g")
+        .on(recording_handler("g", 1, seen.clone()))
+        .unwrap()
+        .start_joined()
+        .await
+        .unwrap();
+    // Aborts the hung handler: nothing settles its message.
+    dying.shutdown(Duration::ZERO).await;
+    drop(dying);
+    wait_until("every event", Duration::from_secs(60), || {
+        seen.lock().unwrap().len() >= 40
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let expected: BTreeMap<String, Vec<u64>> = (0..4)
+        .map(|k| (format!("k{k}"), (0..10).collect()))
+        .collect();
+    let seen = seen.lock().unwrap().clone();
+    assert_once_in_order(&seen, &expected);
+    let (key, seq) = held.lock().unwrap().clone().unwrap();
+    assert!(
+        seen.iter()
+            .any(|(i, k, s)| *i == 1 && *k == key && *s == seq),
+        "the survivor handled the message the dead instance held"
+    );
+    survivor.shutdown(Duration::from_secs(2)).await;
+    publisher.shutdown(Duration::from_secs(2)).await;
+}
+
+/// The consumer's connection is cut (through a proxy; the server is untouched) while
+/// events keep being published; after it is restored every event is handled once in
+/// effect, in order per key.
+#[cfg_attr(
+    not(any(feature = "nats", feature = "redis-streams")),
+    allow(dead_code)
+)]
+async fn connection_cut_and_restored(harness: &Harness, scheme: &str) {
+    let Harness::Broker { broker, .. } = harness else {
+        panic!("brokers only")
+    };
+    let proxy = CutProxy::start(host_port(broker.url())).await;
+    let consumer = harness
+        .bus_at(&format!("{scheme}://{}", proxy.addr), fault_config())
+        .await;
+    let seen = Seen::default();
+    consumer
+        .subscribe("g")
+        .on(recording_handler("g", 0, seen.clone()))
+        .unwrap()
+        .start_joined()
+        .await
+        .unwrap();
+    let publisher = harness.bus(fault_config()).await;
+    let publish = |from: u64, to: u64| {
+        let publisher = publisher.clone();
+        async move {
+            for seq in from..to {
+                for key in 0..4 {
+                    assert_enqueued(publisher.publish(&order(&format!("k{key}"), seq)).await);
+                }
+            }
+        }
+    };
+    publish(0, 10).await;
+    wait_until("some events", Duration::from_secs(30), || {
+        seen.lock().unwrap().len() >= 8
+    })
+    .await;
+    proxy.cut();
+    publish(10, 20).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    proxy.restore();
+    publish(20, 25).await;
+    wait_until("every event", Duration::from_secs(60), || {
+        seen.lock().unwrap().len() >= 100
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let expected: BTreeMap<String, Vec<u64>> = (0..4)
+        .map(|k| (format!("k{k}"), (0..25).collect()))
+        .collect();
+    assert_once_in_order(&seen.lock().unwrap(), &expected);
+    consumer.shutdown(Duration::from_secs(2)).await;
+    publisher.shutdown(Duration::from_secs(2)).await;
+}
+
 #[cfg(feature = "nats")]
 mod nats {
     use super::*;
+    use eventschema::transport::nats::NatsConfig;
 
-    fn fault_config() -> BusConfig {
-        BusConfig {
-            lease: Duration::from_secs(1),
-            ..config()
-        }
+    fn harness(url: &str, tune: impl FnOnce(&mut NatsConfig)) -> Harness {
+        let mut config = NatsConfig::new(url, unique("es_t_"));
+        config.partitions = 4;
+        config.ack_wait = Duration::from_secs(2);
+        config.redeliveries = 1;
+        config.max_age = Some(Duration::from_secs(600));
+        tune(&mut config);
+        Harness::broker(Broker::Nats(config))
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn nats_transport_passes_the_shared_suite() {
         let Some(url) = nats_url() else { return };
-        let harness = Harness::nats(&url, |_| {});
+        let harness = harness(&url, |_| {});
         groups_order_retries_and_dead_letters(&harness).await;
         harness.cleanup().await;
     }
 
-    /// An instance dies holding an unacked message: JetStream redelivers it to the other
-    /// instance after `ack_wait`, the claim expires after the lease, and every event is
-    /// handled once in effect, in order per key.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn nats_instance_dropped_mid_stream_hands_its_messages_over() {
         let Some(url) = nats_url() else { return };
-        let harness = Harness::nats(&url, |c| c.ack_wait = Duration::from_secs(1));
-        let seen = Seen::default();
-        let hung = Arc::new(tokio::sync::Notify::new());
-        let dying = harness.bus(fault_config()).await;
-        let (records, signal) = (seen.clone(), hung.clone());
-        let taken = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let held: Arc<Mutex<Option<(String, u64)>>> = Arc::default();
-        let held_by_dying = held.clone();
-        dying
-            .subscribe("g")
-            .on(move |event: OrderCreated, _| {
-                let (records, signal, taken) = (records.clone(), signal.clone(), taken.clone());
-                let held = held_by_dying.clone();
-                async move {
-                    // The first event with seq >= 3 it gets: never finished, never acked.
-                    if event.seq >= 3 && !taken.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                        *held.lock().unwrap() = Some((event.order_id.clone(), event.seq));
-                        signal.notify_one();
-                        std::future::pending::<()>().await;
-                    }
-                    records.lock().unwrap().push((0, event.order_id, event.seq));
-                    Ok(())
-                }
-            })
-            .unwrap()
-            .start_joined()
-            .await
-            .unwrap();
-        let publisher = harness.bus(fault_config()).await;
-        for seq in 0..10 {
-            for key in 0..4 {
-                assert_enqueued(publisher.publish(&order(&format!("k{key}"), seq)).await);
-            }
-        }
-        tokio::time::timeout(Duration::from_secs(30), hung.notified())
-            .await
-            .expect("the dying instance took a message");
-        let survivor = harness.bus(fault_config()).await;
-        survivor
-            .subscribe("g")
-            .on(recording_handler("g", 1, seen.clone()))
-            .unwrap()
-            .start_joined()
-            .await
-            .unwrap();
-        dying.shutdown(Duration::ZERO).await;
-        drop(dying);
-        wait_until("every event", Duration::from_secs(60), || {
-            seen.lock().unwrap().len() >= 40
-        })
-        .await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let expected: BTreeMap<String, Vec<u64>> = (0..4)
-            .map(|k| (format!("k{k}"), (0..10).collect()))
-            .collect();
-        let seen = seen.lock().unwrap().clone();
-        assert_once_in_order(&seen, &expected);
-        assert!(
-            {
-                let (key, seq) = held.lock().unwrap().clone().unwrap();
-                seen.iter()
-                    .any(|(i, k, s)| *i == 1 && *k == key && *s == seq)
-            },
-            "the survivor handled a message the dead instance held"
-        );
-        survivor.shutdown(Duration::from_secs(2)).await;
-        publisher.shutdown(Duration::from_secs(2)).await;
+        let harness = harness(&url, |c| c.ack_wait = Duration::from_secs(1));
+        instance_dropped_mid_stream(&harness).await;
         harness.cleanup().await;
     }
 
-    /// The consumer's connection is cut (through a proxy; the server is untouched) while
-    /// events keep being published; after it is restored every event is handled once in
-    /// effect, in order per key.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn nats_connection_cut_and_restored_loses_nothing() {
         let Some(url) = nats_url() else { return };
-        let proxy = CutProxy::start(host_port(&url)).await;
-        let proxied = format!("nats://{}", proxy.addr);
-        let direct = Harness::nats(&url, |_| {});
-        let Harness::Nats(inner) = &direct else {
-            unreachable!()
-        };
-        let mut via_proxy = inner.config.clone();
-        via_proxy.url = proxied;
-        let transport = Arc::new(
-            eventschema::transport::nats::NatsTransport::connect(via_proxy)
-                .await
-                .unwrap(),
-        );
-        let consumer = Bus::with_transport(
-            fault_config(),
-            Arc::new(SchemaCatalog::new()),
-            inner.dlq.clone(),
-            inner.store.clone() as Arc<dyn IdempotencyStore>,
-            transport,
-        );
-        let seen = Seen::default();
-        consumer
-            .subscribe("g")
-            .on(recording_handler("g", 0, seen.clone()))
-            .unwrap()
-            .start_joined()
-            .await
-            .unwrap();
-        let publisher = direct.bus(fault_config()).await;
-        let publish = |from: u64, to: u64| {
-            let publisher = publisher.clone();
-            async move {
-                for seq in from..to {
-                    for key in 0..4 {
-                        assert_enqueued(publisher.publish(&order(&format!("k{key}"), seq)).await);
-                    }
-                }
-            }
-        };
-        publish(0, 10).await;
-        wait_until("some events", Duration::from_secs(30), || {
-            seen.lock().unwrap().len() >= 8
-        })
-        .await;
-        proxy.cut();
-        publish(10, 20).await;
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        proxy.restore();
-        publish(20, 25).await;
-        wait_until("every event", Duration::from_secs(60), || {
-            seen.lock().unwrap().len() >= 100
-        })
-        .await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let expected: BTreeMap<String, Vec<u64>> = (0..4)
-            .map(|k| (format!("k{k}"), (0..25).collect()))
-            .collect();
-        assert_once_in_order(&seen.lock().unwrap(), &expected);
-        consumer.shutdown(Duration::from_secs(2)).await;
-        publisher.shutdown(Duration::from_secs(2)).await;
-        direct.cleanup().await;
+        let harness = harness(&url, |_| {});
+        connection_cut_and_restored(&harness, "nats").await;
+        harness.cleanup().await;
+    }
+}
+
+#[cfg(feature = "redis-streams")]
+mod redis_streams {
+    use super::*;
+    use eventschema::transport::redis_streams::RedisStreamsConfig;
+
+    fn harness(url: &str, tune: impl FnOnce(&mut RedisStreamsConfig)) -> Harness {
+        let mut config = RedisStreamsConfig::new(url, unique("es_t_"));
+        config.partitions = 4;
+        config.claim_idle = Duration::from_secs(2);
+        config.redeliveries = 1;
+        config.block = Duration::from_millis(200);
+        tune(&mut config);
+        Harness::broker(Broker::Redis(config))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_streams_transport_passes_the_shared_suite() {
+        let Some(url) = redis_url() else { return };
+        let harness = harness(&url, |_| {});
+        groups_order_retries_and_dead_letters(&harness).await;
+        harness.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_streams_instance_dropped_mid_stream_hands_its_messages_over() {
+        let Some(url) = redis_url() else { return };
+        let harness = harness(&url, |c| c.claim_idle = Duration::from_secs(1));
+        instance_dropped_mid_stream(&harness).await;
+        harness.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_streams_connection_cut_and_restored_loses_nothing() {
+        let Some(url) = redis_url() else { return };
+        let harness = harness(&url, |_| {});
+        connection_cut_and_restored(&harness, "redis").await;
+        harness.cleanup().await;
     }
 }

@@ -6,7 +6,7 @@
 //! redeliver after a delay).
 //!
 //! [`InProcess`] is the embedded default. Brokers sit behind cargo features: `nats`
-//! (JetStream).
+//! (JetStream) and `redis-streams`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +20,8 @@ use crate::subject::SubjectPattern;
 mod memory;
 #[cfg(feature = "nats")]
 pub mod nats;
+#[cfg(feature = "redis-streams")]
+pub mod redis_streams;
 
 pub use memory::InProcess;
 
