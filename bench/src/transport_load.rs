@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::Parser;
 use eventschema::transport::nats::{NatsConfig, NatsTransport};
+use eventschema::transport::redis_streams::{RedisStreamsConfig, RedisStreamsTransport};
 use eventschema::{Bus, BusConfig, CodecError, Event, MemoryDlq, MemoryStore, SchemaType};
 use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,8 @@ struct Args {
     partitions: u32,
     #[arg(long, env = "NATS_URL")]
     nats_url: Option<String>,
+    #[arg(long, env = "REDIS_URL")]
+    redis_url: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -175,11 +178,122 @@ fn uuid_like() -> String {
     )
 }
 
+/// Raw redis: XADD with CloudEvents fields; one consumer group, one consumer reading
+/// batches with XREADGROUP and acking each entry with XACK.
+async fn raw_redis(url: &str, args: &Args) -> anyhow::Result<Row> {
+    use redis::streams::StreamReadReply;
+    let key = format!("es_bench_raw_{}", uuid_like());
+    let client = redis::Client::open(url)?;
+    let conn = client.get_multiplexed_async_connection().await?;
+    let mut setup = conn.clone();
+    redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(&key)
+        .arg("raw")
+        .arg("0")
+        .arg("MKSTREAM")
+        .query_async::<()>(&mut setup)
+        .await?;
+    let count = Arc::new(AtomicUsize::new(0));
+    let consumed = count.clone();
+    let mut reader = client.get_multiplexed_async_connection().await?;
+    let stream = key.clone();
+    let consume = tokio::spawn(async move {
+        loop {
+            let reply: redis::RedisResult<Option<StreamReadReply>> = redis::cmd("XREADGROUP")
+                .arg("GROUP")
+                .arg("raw")
+                .arg("c1")
+                .arg("COUNT")
+                .arg(100)
+                .arg("BLOCK")
+                .arg(100)
+                .arg("STREAMS")
+                .arg(&stream)
+                .arg(">")
+                .query_async(&mut reader)
+                .await;
+            let Ok(Some(reply)) = reply else { continue };
+            for entry in reply.keys.into_iter().flat_map(|k| k.ids) {
+                if let Some(redis::Value::BulkString(data)) = entry.map.get("data") {
+                    let _: serde_json::Value = serde_json::from_slice(data).unwrap_or_default();
+                }
+                let _ = redis::cmd("XACK")
+                    .arg(&stream)
+                    .arg("raw")
+                    .arg(&entry.id)
+                    .query_async::<i64>(&mut reader)
+                    .await;
+                consumed.fetch_add(1, Ordering::AcqRel);
+            }
+        }
+    });
+    let started = Instant::now();
+    let n = args.events;
+    let per = n.div_ceil(args.publishers);
+    let mut tasks = Vec::new();
+    for p in 0..args.publishers {
+        let (mut conn, key, keys) = (conn.clone(), key.clone(), args.keys);
+        tasks.push(tokio::spawn(async move {
+            for i in (p * per)..((p + 1) * per).min(n) {
+                let body = serde_json::to_vec(&event(i, keys))?;
+                redis::cmd("XADD")
+                    .arg(&key)
+                    .arg("*")
+                    .arg("ce_id")
+                    .arg(i)
+                    .arg("ce_type")
+                    .arg(OrderPlaced::TYPE)
+                    .arg("data")
+                    .arg(body)
+                    .query_async::<String>(&mut conn)
+                    .await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    wait_for(&count, n, Duration::from_secs(300)).await?;
+    let elapsed = started.elapsed();
+    consume.abort();
+    redis::cmd("DEL")
+        .arg(&key)
+        .query_async::<i64>(&mut setup)
+        .await?;
+    Ok(Row {
+        name: "raw redis (XADD + XREADGROUP batches, XACK per entry)".into(),
+        events: n,
+        elapsed,
+    })
+}
+
+/// The runtime over the Redis Streams transport: validation on, in-memory idempotency.
+async fn runtime_redis(url: &str, args: &Args) -> anyhow::Result<Row> {
+    let mut config = RedisStreamsConfig::new(url, format!("es_bench_rt_{}", uuid_like()));
+    config.partitions = args.partitions;
+    let transport = Arc::new(RedisStreamsTransport::connect(config).await?);
+    let row = runtime_run(transport.clone(), args, "Redis Streams").await?;
+    transport.delete().await?;
+    Ok(row)
+}
+
 /// The runtime over the NATS transport: validation on, in-memory idempotency, one group.
 async fn runtime_nats(url: &str, args: &Args) -> anyhow::Result<Row> {
     let mut config = NatsConfig::new(url, format!("es_bench_rt_{}", uuid_like()));
     config.partitions = args.partitions;
     let transport = Arc::new(NatsTransport::connect(config).await?);
+    let row = runtime_run(transport.clone(), args, "NATS").await?;
+    transport.delete_stream().await?;
+    Ok(row)
+}
+
+async fn runtime_run(
+    transport: Arc<dyn eventschema::Transport>,
+    args: &Args,
+    label: &str,
+) -> anyhow::Result<Row> {
     let bus = Bus::with_transport(
         BusConfig {
             validate: true,
@@ -188,7 +302,7 @@ async fn runtime_nats(url: &str, args: &Args) -> anyhow::Result<Row> {
         Arc::new(eventschema::SchemaCatalog::new()),
         Arc::new(MemoryDlq::new()),
         Arc::new(MemoryStore::new()),
-        transport.clone(),
+        transport,
     );
     let count = Arc::new(AtomicUsize::new(0));
     let consumed = count.clone();
@@ -219,10 +333,9 @@ async fn runtime_nats(url: &str, args: &Args) -> anyhow::Result<Row> {
     wait_for(&count, n, Duration::from_secs(300)).await?;
     let elapsed = started.elapsed();
     bus.shutdown(Duration::from_secs(2)).await;
-    transport.delete_stream().await?;
     Ok(Row {
         name: format!(
-            "runtime over NATS ({} partitions, validation + in-memory idempotency)",
+            "runtime over {label} ({} partitions, validation + in-memory idempotency)",
             args.partitions
         ),
         events: n,
@@ -261,6 +374,19 @@ async fn main() -> anyhow::Result<()> {
         print(&rows);
     } else {
         eprintln!("NATS_URL not set: skipping NATS");
+    }
+    if let Some(url) = args.redis_url.clone() {
+        let rows = vec![
+            raw_redis(&url, &args).await?,
+            runtime_redis(&url, &args).await?,
+        ];
+        println!(
+            "Redis Streams ({} events, {} publishers, {} keys):",
+            args.events, args.publishers, args.keys
+        );
+        print(&rows);
+    } else {
+        eprintln!("REDIS_URL not set: skipping Redis Streams");
     }
     Ok(())
 }

@@ -173,14 +173,20 @@ fn recording_handler(
         let seen = seen.clone();
         Box::pin(async move {
             if group == "billing" {
-                if event.order_id == "k1" && event.seq == 5 {
-                    return Err(HandlerError::msg(ErrorClass::Permanent, "refused: k1/5"));
-                }
-                if event.order_id == "k2" && event.seq == 7 {
-                    return Err(HandlerError::msg(ErrorClass::Transient, "down: k2/7"));
-                }
-                if event.seq % 10 == 3 && ctx.attempt() == 1 {
-                    return Err(HandlerError::msg(ErrorClass::Transient, "flaky once"));
+                let failure = if event.order_id == "k1" && event.seq == 5 {
+                    Some(HandlerError::msg(ErrorClass::Permanent, "refused: k1/5"))
+                } else if event.order_id == "k2" && event.seq == 7 {
+                    Some(HandlerError::msg(ErrorClass::Transient, "down: k2/7"))
+                } else if event.seq % 10 == 3 && ctx.attempt() == 1 {
+                    Some(HandlerError::msg(ErrorClass::Transient, "flaky once"))
+                } else {
+                    None
+                };
+                if let Some(error) = failure {
+                    seen.lock()
+                        .unwrap()
+                        .push((FAILED + instance, event.order_id, event.seq));
+                    return Err(error);
                 }
             }
             seen.lock()
@@ -210,13 +216,27 @@ async fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> boo
     }
 }
 
-/// Every record once, and per key in publication order.
+/// Instance numbers at or above this mark a failed handler call.
+const FAILED: usize = 1000;
+
+/// Every event handled once, per key in publication order; and every handler call, failed
+/// ones and retries included, in order per key (no later event of a key overtakes a retry).
 fn assert_once_in_order(seen: &[(usize, String, u64)], expected: &BTreeMap<String, Vec<u64>>) {
     let mut by_key: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    for (_, key, seq) in seen {
-        by_key.entry(key.clone()).or_default().push(*seq);
+    let mut calls: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for (instance, key, seq) in seen {
+        calls.entry(key.clone()).or_default().push(*seq);
+        if *instance < FAILED {
+            by_key.entry(key.clone()).or_default().push(*seq);
+        }
     }
     assert_eq!(&by_key, expected, "each event once, in order per key");
+    for (key, seqs) in calls {
+        assert!(
+            seqs.windows(2).all(|w| w[0] <= w[1]),
+            "calls of {key} out of order: {seqs:?}"
+        );
+    }
 }
 
 const KEYS: usize = 8;
@@ -255,7 +275,14 @@ async fn groups_order_retries_and_dead_letters(harness: &Harness) {
     let letters = Arc::new(Mutex::new(0usize));
     let deadline = Duration::from_secs(60);
     wait_until("both groups", deadline, || {
-        audit.lock().unwrap().len() >= total && billing.lock().unwrap().len() >= total - 2
+        audit.lock().unwrap().len() >= total
+            && billing
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|r| r.0 < FAILED)
+                .count()
+                >= total - 2
     })
     .await;
     let counted = letters.clone();
