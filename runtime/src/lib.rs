@@ -1,7 +1,9 @@
 //! `eventschema`, the crate services depend on: strict CloudEvents envelopes, validation
 //! before handlers (JSON Schema and Avro, compiled once), idempotent handling with leases,
 //! retries with exponential backoff and full jitter, a circuit breaker, dead letters with
-//! replay, ordering per key, and the in-process bus that is the embedded default transport.
+//! replay, ordering per key, and the bus over a transport: in-process (the embedded
+//! default) or a broker (features `nats`, `redis-streams`), plus the PostgreSQL outbox
+//! relay (feature `outbox`).
 //!
 //! Start with [`Bus`]: `bus.subscribe("group").on::<MyEvent, _, _>(handler)?.start()?`,
 //! then `bus.publish(&event).await`. Types implement [`Event`] (generated code and the
@@ -24,6 +26,8 @@ pub mod error;
 pub mod event;
 pub mod idempotency;
 mod metrics;
+#[cfg(feature = "outbox")]
+pub mod outbox;
 pub mod retry;
 pub mod subject;
 pub mod transport;
