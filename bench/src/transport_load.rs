@@ -157,6 +157,11 @@ async fn raw_nats(url: &str, args: &Args) -> anyhow::Result<Row> {
     for task in tasks {
         task.await??;
     }
+    eprintln!(
+        "  raw NATS: all published after {:.2}s, {} consumed by then",
+        started.elapsed().as_secs_f64(),
+        count.load(Ordering::Acquire)
+    );
     wait_for(&count, n, Duration::from_secs(300)).await?;
     let elapsed = started.elapsed();
     consume.abort();
@@ -330,6 +335,11 @@ async fn runtime_run(
     for task in tasks {
         task.await??;
     }
+    eprintln!(
+        "  {label}: all published after {:.2}s, {} consumed by then",
+        started.elapsed().as_secs_f64(),
+        count.load(Ordering::Acquire)
+    );
     wait_for(&count, n, Duration::from_secs(300)).await?;
     let elapsed = started.elapsed();
     bus.shutdown(Duration::from_secs(2)).await;
@@ -362,7 +372,7 @@ fn print(rows: &[Row]) {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    if let Some(url) = args.nats_url.clone() {
+    if let Some(url) = args.nats_url.clone().filter(|u| !u.is_empty()) {
         let rows = vec![
             raw_nats(&url, &args).await?,
             runtime_nats(&url, &args).await?,
@@ -375,7 +385,7 @@ async fn main() -> anyhow::Result<()> {
     } else {
         eprintln!("NATS_URL not set: skipping NATS");
     }
-    if let Some(url) = args.redis_url.clone() {
+    if let Some(url) = args.redis_url.clone().filter(|u| !u.is_empty()) {
         let rows = vec![
             raw_redis(&url, &args).await?,
             runtime_redis(&url, &args).await?,

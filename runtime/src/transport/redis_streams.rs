@@ -34,6 +34,8 @@ use crate::subject::SubjectPattern;
 /// Field naming the only group a replayed message is for (other groups skip it).
 const GROUP_FIELD: &str = "es_group";
 const DATA_FIELD: &str = "data";
+/// Entries one read takes ahead for the owning lane.
+const READ_AHEAD: usize = 64;
 
 /// Takes or renews ownership of a partition: `1` if `ARGV[1]` owns `KEYS[1]` afterwards.
 const OWN: &str = r"
@@ -267,6 +269,8 @@ impl Transport for RedisStreamsTransport {
                     config: self.config.clone(),
                     closed: self.closed.subscribe(),
                     owned: false,
+                    renewed: None,
+                    buffer: std::collections::VecDeque::new(),
                     scan_pending: true,
                     rescan: Arc::new(AtomicBool::new(false)),
                     redo: Arc::new(Mutex::new(None)),
@@ -316,6 +320,11 @@ struct RedisLane {
     config: RedisStreamsConfig,
     closed: watch::Receiver<bool>,
     owned: bool,
+    /// When ownership was last confirmed: renewed once a quarter of its TTL has passed.
+    renewed: Option<tokio::time::Instant>,
+    /// Entries read ahead. Safe for order because only the owner reads this partition;
+    /// dropped when ownership is lost (the next owner claims them).
+    buffer: std::collections::VecDeque<StreamId>,
     /// Look for pending entries (a dead owner's, or ours whose ack failed) before new ones.
     scan_pending: bool,
     /// Set by an acker whose `XACK` failed: the entry is still ours and pending.
@@ -333,6 +342,13 @@ fn text(map: &HashMap<String, redis::Value>, field: &str) -> Option<Vec<u8>> {
 
 impl RedisLane {
     async fn own(&mut self) -> redis::RedisResult<bool> {
+        if self.owned
+            && self
+                .renewed
+                .is_some_and(|at| at.elapsed() < self.config.claim_idle / 4)
+        {
+            return Ok(true);
+        }
         let ttl = u64::try_from(self.config.claim_idle.as_millis()).unwrap_or(u64::MAX);
         let owned: i64 = redis::Script::new(OWN)
             .key(&self.owner_key)
@@ -344,6 +360,12 @@ impl RedisLane {
             self.scan_pending = true;
         }
         self.owned = owned == 1;
+        if self.owned {
+            self.renewed = Some(tokio::time::Instant::now());
+        } else {
+            self.renewed = None;
+            self.buffer.clear();
+        }
         Ok(self.owned)
     }
 
@@ -360,6 +382,9 @@ impl RedisLane {
 
     /// One entry: a pending one taken over first, else a new one (blocking briefly).
     async fn read(&mut self) -> redis::RedisResult<Option<(StreamId, u32)>> {
+        if let Some(entry) = self.buffer.pop_front() {
+            return Ok(Some((entry, 0)));
+        }
         if self.rescan.swap(false, Ordering::AcqRel) {
             self.scan_pending = true;
         }
@@ -385,7 +410,7 @@ impl RedisLane {
             .arg(&self.group)
             .arg(&self.consumer)
             .arg("COUNT")
-            .arg(1)
+            .arg(READ_AHEAD)
             .arg("BLOCK")
             .arg(block)
             .arg("STREAMS")
@@ -393,10 +418,9 @@ impl RedisLane {
             .arg(">")
             .query_async(&mut self.conn)
             .await?;
-        Ok(reply
-            .and_then(|r| r.keys.into_iter().next())
-            .and_then(|k| k.ids.into_iter().next())
-            .map(|entry| (entry, 0)))
+        self.buffer
+            .extend(reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids));
+        Ok(self.buffer.pop_front().map(|entry| (entry, 0)))
     }
 
     /// The delivery for an entry, or `None` (acked and skipped) if it is not for us.
@@ -492,6 +516,8 @@ impl Lane for RedisLane {
                     Err(error) => {
                         tracing::warn!(%error, stream = %self.stream, "redis read failed; retrying");
                         self.owned = false;
+                        self.renewed = None;
+                        self.buffer.clear();
                         self.pause(backoff).await;
                         backoff = (backoff * 2).min(Duration::from_secs(5));
                     }
