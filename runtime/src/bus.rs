@@ -1,19 +1,19 @@
-//! The in-process bus, the embedded default transport: publish (typed, envelope, or raw
-//! wire bytes), validation before enqueue, consumer groups with competing instances,
-//! subject wildcards, per-key ordering through a key-hashed pool of serial workers,
-//! bounded queues with back pressure, idempotent handling, retries, the circuit breaker,
-//! dead letters and replay, and graceful shutdown.
+//! The bus: publish (typed, envelope, or raw wire bytes), validation before enqueue and
+//! again when a message comes off a broker, consumer groups with competing instances,
+//! subject wildcards, per-key ordering through serial lanes, back pressure, idempotent
+//! handling, retries, the circuit breaker, dead letters and replay, and graceful shutdown.
+//! All of it is shared by every [`Transport`]; the transport (in-process by default, or a
+//! broker) only moves messages and settles deliveries.
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use backon::Retryable as _;
 use chrono::Utc;
 use serde_json::Value;
-use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 use tracing::Instrument as _;
 
@@ -26,6 +26,7 @@ use crate::idempotency::{Claim, DEFAULT_RETENTION, DedupKey, IdempotencyStore, M
 use crate::metrics::Metrics;
 use crate::retry::{BreakerConfig, CircuitBreaker, RetryPolicy};
 use crate::subject::SubjectPattern;
+use crate::transport::{Delivery, InProcess, JoinSpec, Lane, Outgoing, Payload, Transport};
 use crate::validation::{Invalid, InvalidReason, SchemaCatalog};
 
 /// What a publisher does when a group's queue is full.
@@ -93,48 +94,23 @@ pub enum PublishOutcome {
 /// version`. Generated code will register these; handlers then see only the newest type.
 pub type UpcastFn = dyn Fn(u32, Value) -> Result<Value, String> + Send + Sync;
 
-type Item = Option<Arc<Envelope>>; // None: stop one worker
-
-struct Shard {
-    tx: mpsc::Sender<Item>,
-    rx: tokio::sync::Mutex<mpsc::Receiver<Item>>,
-}
-
-struct Group {
-    name: Arc<str>,
-    patterns: Vec<String>,
-    shards: Vec<Shard>,
-    instances: AtomicUsize,
-    breaker: Option<Arc<CircuitBreaker>>,
-}
-
-impl Group {
-    fn matches(&self, routes: &[SubjectPattern], ty: &str) -> bool {
-        routes.iter().any(|p| p.matches(ty))
-    }
-}
-
-struct GroupEntry {
-    group: Arc<Group>,
-    routes: Vec<SubjectPattern>,
-}
-
 struct Inner {
     config: BusConfig,
     catalog: Arc<SchemaCatalog>,
     dlq: Arc<dyn DeadLetterStore>,
     default_store: Arc<dyn IdempotencyStore>,
     upcasters: RwLock<HashMap<String, Arc<UpcastFn>>>,
-    groups: RwLock<Arc<Vec<GroupEntry>>>,
+    transport: Arc<dyn Transport>,
+    /// Circuit breakers per group, shared by the group's instances in this process.
+    breakers: Mutex<HashMap<String, Arc<CircuitBreaker>>>,
     closed: AtomicBool,
-    pending: AtomicUsize,
-    idle: Notify,
     workers: Mutex<Vec<JoinHandle<()>>>,
     limiter: Option<tokio::sync::Mutex<(f64, tokio::time::Instant)>>,
     metrics: Metrics,
 }
 
-/// The in-process bus. Cheap to clone; [`Bus::shutdown`] stops it.
+/// The bus over one [`Transport`] (in-process unless built with
+/// [`Bus::with_transport`]). Cheap to clone; [`Bus::shutdown`] stops it.
 #[derive(Clone)]
 pub struct Bus {
     inner: Arc<Inner>,
@@ -144,14 +120,9 @@ impl std::fmt::Debug for Bus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Bus")
             .field("config", &self.inner.config)
+            .field("transport", &self.inner.transport.name())
             .finish_non_exhaustive()
     }
-}
-
-fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 fn invalid_from(error: &EnvelopeError) -> Invalid {
@@ -182,6 +153,24 @@ impl Bus {
         dlq: Arc<dyn DeadLetterStore>,
         default_store: Arc<dyn IdempotencyStore>,
     ) -> Self {
+        Self::with_transport(
+            config,
+            catalog,
+            dlq,
+            default_store,
+            Arc::new(InProcess::new()),
+        )
+    }
+
+    /// A bus over `transport` (a broker, or [`InProcess`]); validation, idempotency,
+    /// retries, dead letters and metrics are the same on every transport.
+    pub fn with_transport(
+        config: BusConfig,
+        catalog: Arc<SchemaCatalog>,
+        dlq: Arc<dyn DeadLetterStore>,
+        default_store: Arc<dyn IdempotencyStore>,
+        transport: Arc<dyn Transport>,
+    ) -> Self {
         if config.retention < config.retry.horizon() {
             tracing::warn!(
                 retention = ?config.retention,
@@ -199,10 +188,9 @@ impl Bus {
                 dlq,
                 default_store,
                 upcasters: RwLock::new(HashMap::new()),
-                groups: RwLock::new(Arc::new(Vec::new())),
+                transport,
+                breakers: Mutex::new(HashMap::new()),
                 closed: AtomicBool::new(false),
-                pending: AtomicUsize::new(0),
-                idle: Notify::new(),
                 workers: Mutex::new(Vec::new()),
                 limiter,
                 metrics: Metrics::default(),
@@ -218,6 +206,9 @@ impl Bus {
     }
     pub fn dead_letters(&self) -> &Arc<dyn DeadLetterStore> {
         &self.inner.dlq
+    }
+    pub fn transport(&self) -> &Arc<dyn Transport> {
+        &self.inner.transport
     }
 
     /// Registers the upcaster for `event_type`.
@@ -289,7 +280,7 @@ impl Bus {
     pub async fn ingest_structured(&self, bytes: &[u8]) -> Result<PublishOutcome, PublishError> {
         match Envelope::from_structured(bytes, self.inner.config.max_event_bytes) {
             Ok(envelope) => self.dispatch(envelope, None, Some(bytes)).await,
-            Err(error) => self.refuse_raw(bytes, &error).await,
+            Err(error) => self.refuse_raw(bytes, &error, None).await,
         }
     }
 
@@ -302,7 +293,7 @@ impl Bus {
     ) -> Result<PublishOutcome, PublishError> {
         match Envelope::from_binary(binding, headers, body, self.inner.config.max_event_bytes) {
             Ok(envelope) => self.dispatch(envelope, None, None).await,
-            Err(error) => self.refuse_raw(body, &error).await,
+            Err(error) => self.refuse_raw(body, &error, None).await,
         }
     }
 
@@ -310,12 +301,13 @@ impl Bus {
         &self,
         bytes: &[u8],
         error: &EnvelopeError,
+        group: Option<&str>,
     ) -> Result<PublishOutcome, PublishError> {
         let invalid = invalid_from(error);
         let now = Utc::now();
         let letter = DeadLetter {
             id: uuid::Uuid::now_v7().to_string(),
-            group: None,
+            group: group.map(str::to_owned),
             handler: None,
             reason: invalid.reason.as_str().to_owned(),
             error_class: ErrorClass::Invalid,
@@ -326,7 +318,9 @@ impl Bus {
             original: bytes.to_vec(),
             attributes: Default::default(),
         };
-        self.inner.metrics.dead_lettered("", "");
+        self.inner
+            .metrics
+            .dead_lettered("", group.unwrap_or_default());
         self.inner.dlq.put(letter).await?;
         Ok(PublishOutcome::DeadLettered(invalid))
     }
@@ -373,27 +367,13 @@ impl Bus {
             correlationid = envelope.extension(ext::CORRELATION_ID).unwrap_or_default(),
         );
         let _entered = span.enter();
-        let groups = inner
-            .groups
-            .read()
-            .map(|g| g.clone())
-            .map_err(|_| PublishError::Closed)?;
-        let targets: Vec<&GroupEntry> = groups
-            .iter()
-            .filter(|g| only_group.is_none_or(|name| &*g.group.name == name))
-            .filter(|g| g.group.matches(&g.routes, envelope.ty()))
+        let targets: Vec<String> = inner
+            .transport
+            .groups_for(envelope.ty())
+            .into_iter()
+            .filter(|g| only_group.is_none_or(|name| g == name))
             .collect();
-        let size = envelope.wire_size();
-        let verdict = if size > inner.config.max_event_bytes {
-            Err(invalid_from(&EnvelopeError::Oversized {
-                size,
-                limit: inner.config.max_event_bytes,
-            }))
-        } else if inner.config.validate {
-            inner.catalog.validate(&envelope).await.map(|_| ())
-        } else {
-            Ok(())
-        };
+        let verdict = self.verdict(&envelope).await;
         if let Err(invalid) = verdict {
             drop(_entered);
             self.dead_letter_invalid(&envelope, raw, &targets, &invalid)
@@ -402,42 +382,43 @@ impl Bus {
         }
         let key = envelope
             .extension(ext::PARTITION_KEY)
-            .unwrap_or(envelope.id());
-        let hash = fnv(key.as_bytes());
+            .unwrap_or(envelope.id())
+            .to_owned();
         let envelope = Arc::new(envelope);
-        // Reserve room in every target first, so fail-fast enqueues everywhere or nowhere.
-        let mut permits = Vec::with_capacity(targets.len());
-        for target in &targets {
-            let shards = &target.group.shards;
-            let index = usize::try_from(hash % shards.len().max(1) as u64).unwrap_or(0);
-            let Some(shard) = shards.get(index) else {
-                continue;
-            };
-            let permit = match inner.config.when_full {
-                WhenFull::Wait => shard.tx.reserve().await.map_err(|_| PublishError::Closed)?,
-                WhenFull::FailFast => shard.tx.try_reserve().map_err(|e| match e {
-                    mpsc::error::TrySendError::Full(()) => {
-                        PublishError::QueueFull(target.group.name.to_string())
-                    }
-                    mpsc::error::TrySendError::Closed(()) => PublishError::Closed,
-                })?,
-            };
-            permits.push(permit);
-        }
-        let count = permits.len();
-        inner.pending.fetch_add(count, Ordering::AcqRel);
-        for permit in permits {
-            permit.send(Some(envelope.clone()));
-        }
+        let count = inner
+            .transport
+            .publish(Outgoing {
+                envelope: &envelope,
+                key: &key,
+                only_group,
+                when_full: inner.config.when_full,
+            })
+            .await?;
         inner.metrics.published(envelope.ty());
         Ok(PublishOutcome::Enqueued(count))
+    }
+
+    /// Size limit, then schema validation when configured.
+    async fn verdict(&self, envelope: &Envelope) -> Result<(), Invalid> {
+        let config = &self.inner.config;
+        let size = envelope.wire_size();
+        if size > config.max_event_bytes {
+            Err(invalid_from(&EnvelopeError::Oversized {
+                size,
+                limit: config.max_event_bytes,
+            }))
+        } else if config.validate {
+            self.inner.catalog.validate(envelope).await.map(|_| ())
+        } else {
+            Ok(())
+        }
     }
 
     async fn dead_letter_invalid(
         &self,
         envelope: &Envelope,
         raw: Option<&[u8]>,
-        targets: &[&GroupEntry],
+        targets: &[String],
         invalid: &Invalid,
     ) -> Result<(), PublishError> {
         let now = Utc::now();
@@ -450,10 +431,7 @@ impl Bus {
         let groups: Vec<Option<String>> = if targets.is_empty() {
             vec![None]
         } else {
-            targets
-                .iter()
-                .map(|t| Some(t.group.name.to_string()))
-                .collect()
+            targets.iter().map(|t| Some(t.clone())).collect()
         };
         for group in groups {
             self.inner
@@ -500,38 +478,18 @@ impl Bus {
         Ok(outcome)
     }
 
-    /// Waits until every enqueued event has been handled, deduplicated or dead-lettered.
+    /// Waits until every enqueued event has been handled, deduplicated or dead-lettered
+    /// (on brokers: until this bus's groups have nothing pending).
     pub async fn flush(&self) {
-        loop {
-            let notified = self.inner.idle.notified();
-            if self.inner.pending.load(Ordering::Acquire) == 0 {
-                return;
-            }
-            notified.await;
-        }
+        self.inner.transport.flush().await;
     }
 
-    /// Graceful shutdown: refuse new events, let workers drain their queues, then stop
-    /// them. Workers still busy after `grace` are aborted; their claims expire by lease.
+    /// Graceful shutdown: refuse new events, let workers drain their queues (in-process)
+    /// or finish the message in hand (brokers), then stop them. Workers still busy after
+    /// `grace` are aborted; their claims expire by lease and brokers redeliver.
     pub async fn shutdown(&self, grace: Duration) {
         self.inner.closed.store(true, Ordering::Release);
-        let groups = self
-            .inner
-            .groups
-            .read()
-            .map(|g| g.clone())
-            .unwrap_or_default();
-        let stop_all = async {
-            for entry in groups.iter() {
-                let instances = entry.group.instances.load(Ordering::Acquire);
-                for shard in &entry.group.shards {
-                    for _ in 0..instances {
-                        let _ = shard.tx.send(None).await;
-                    }
-                }
-            }
-        };
-        let _ = tokio::time::timeout(grace, stop_all).await;
+        let _ = tokio::time::timeout(grace, self.inner.transport.close()).await;
         let handles: Vec<JoinHandle<()>> = self
             .inner
             .workers
@@ -876,92 +834,86 @@ impl Subscription {
         self
     }
 
-    /// Joins (or creates) the group and starts this instance's workers.
+    /// Joins (or creates) the group and starts this instance's workers. The in-process
+    /// transport joins at once; a broker joins in the background (errors are logged), so
+    /// prefer [`Subscription::start_joined`] there.
     pub fn start(self) -> Result<(), SubscribeError> {
-        let bus = self.bus;
-        let inner = &bus.inner;
-        if inner.closed.load(Ordering::Acquire) {
-            return Err(SubscribeError::Closed);
+        let mut joining = self.start_joined();
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        match joining.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(result) => result,
+            std::task::Poll::Pending => {
+                tokio::spawn(async move {
+                    if let Err(error) = joining.await {
+                        tracing::error!(%error, "joining the consumer group failed");
+                    }
+                });
+                Ok(())
+            }
         }
-        if self.handlers.is_empty() {
-            return Err(SubscribeError::Empty(self.group));
-        }
-        let mut patterns: Vec<String> = self
-            .handlers
-            .iter()
-            .map(|(p, _)| p.as_str().to_owned())
-            .collect();
-        patterns.sort();
-        let group = {
-            let mut groups = inner.groups.write().map_err(|_| SubscribeError::Closed)?;
-            let existing = groups.iter().find(|g| *g.group.name == *self.group);
-            let group = match existing {
-                Some(entry) if entry.group.patterns != patterns => {
-                    return Err(SubscribeError::GroupMismatch(self.group));
-                }
-                Some(entry) => entry.group.clone(),
-                None => {
-                    let shards = (0..inner.config.concurrency.max(1))
-                        .map(|_| {
-                            let (tx, rx) = mpsc::channel(inner.config.queue_capacity.max(1));
-                            Shard {
-                                tx,
-                                rx: tokio::sync::Mutex::new(rx),
-                            }
-                        })
-                        .collect();
-                    let group = Arc::new(Group {
-                        name: Arc::from(self.group.as_str()),
-                        patterns,
-                        shards,
-                        instances: AtomicUsize::new(0),
-                        breaker: inner
-                            .config
-                            .breaker
-                            .clone()
-                            .map(|c| Arc::new(CircuitBreaker::new(c))),
-                    });
-                    let routes = self.handlers.iter().map(|(p, _)| p.clone()).collect();
-                    let mut next: Vec<GroupEntry> = groups
-                        .iter()
-                        .map(|g| GroupEntry {
-                            group: g.group.clone(),
-                            routes: g.routes.clone(),
-                        })
-                        .collect();
-                    next.push(GroupEntry {
-                        group: group.clone(),
-                        routes,
-                    });
-                    *groups = Arc::new(next);
-                    group
-                }
+    }
+
+    /// Joins (or creates) the group on the transport, waits until it has joined (a
+    /// broker's durable consumers exist), and starts this instance's workers.
+    pub fn start_joined(self) -> BoxFuture<'static, Result<(), SubscribeError>> {
+        Box::pin(async move {
+            let bus = self.bus;
+            let inner = &bus.inner;
+            if inner.closed.load(Ordering::Acquire) {
+                return Err(SubscribeError::Closed);
+            }
+            if self.handlers.is_empty() {
+                return Err(SubscribeError::Empty(self.group));
+            }
+            let mut patterns: Vec<SubjectPattern> =
+                self.handlers.iter().map(|(p, _)| p.clone()).collect();
+            patterns.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+            patterns.dedup_by(|a, b| a.as_str() == b.as_str());
+            let lanes = inner
+                .transport
+                .join(JoinSpec {
+                    group: &self.group,
+                    patterns: &patterns,
+                    lanes: inner.config.concurrency.max(1),
+                    queue_capacity: inner.config.queue_capacity.max(1),
+                })
+                .await?;
+            let breaker = match &inner.config.breaker {
+                None => None,
+                Some(config) => inner.breakers.lock().ok().map(|mut map| {
+                    map.entry(self.group.clone())
+                        .or_insert_with(|| Arc::new(CircuitBreaker::new(config.clone())))
+                        .clone()
+                }),
             };
-            group.instances.fetch_add(1, Ordering::AcqRel);
-            group
-        };
-        let processor = Arc::new(Processor {
-            bus: bus.clone(),
-            group: group.clone(),
-            handlers: self.handlers,
-            guard: self.guard,
-            retry: self.retry,
-        });
-        let mut handles = Vec::with_capacity(group.shards.len());
-        for index in 0..group.shards.len() {
-            let processor = processor.clone();
-            handles.push(tokio::spawn(async move { processor.work(index).await }));
-        }
-        if let Ok(mut workers) = inner.workers.lock() {
-            workers.extend(handles);
-        }
-        Ok(())
+            let processor = Arc::new(Processor {
+                bus: bus.clone(),
+                group: Arc::from(self.group.as_str()),
+                breaker,
+                handlers: self.handlers,
+                guard: self.guard,
+                retry: self.retry,
+            });
+            let handles: Vec<JoinHandle<()>> = lanes
+                .into_iter()
+                .map(|lane| {
+                    let processor = processor.clone();
+                    tokio::spawn(async move { processor.work(lane).await })
+                })
+                .collect();
+            if let Ok(mut workers) = inner.workers.lock() {
+                workers.extend(handles);
+            }
+            Ok(())
+        })
     }
 }
 
 struct Processor {
     bus: Bus,
-    group: Arc<Group>,
+    group: Arc<str>,
+    breaker: Option<Arc<CircuitBreaker>>,
     handlers: Vec<(SubjectPattern, HandlerKind)>,
     guard: Guard,
     retry: RetryPolicy,
@@ -974,52 +926,104 @@ enum Done {
     KeyReuse,
 }
 
+/// How a delivery is settled with the transport.
+enum Settle {
+    Ack,
+    RetryLater(Duration),
+}
+
 impl Processor {
-    async fn work(&self, index: usize) {
-        let Some(shard) = self.group.shards.get(index) else {
-            return;
+    async fn work(&self, mut lane: Box<dyn Lane>) {
+        while let Some(delivery) = lane.next().await {
+            if let Some(depth) = lane.depth() {
+                self.bus.inner.metrics.queue_depth(&self.group, depth);
+            }
+            self.deliver(delivery).await;
+        }
+    }
+
+    async fn deliver(&self, delivery: Delivery) {
+        let Delivery {
+            payload,
+            redeliveries,
+            acker,
+        } = delivery;
+        let envelope = match payload {
+            Payload::Trusted(envelope) => Some(envelope),
+            Payload::Binary {
+                binding,
+                headers,
+                body,
+            } => self.admit(binding, &headers, &body).await.map(Arc::new),
         };
-        loop {
-            // The shard's lock is held while handling: competing instances never run two
-            // events of one key at once, and order per key holds across retries.
-            let mut rx = shard.rx.lock().await;
-            let Some(Some(envelope)) = rx.recv().await else {
-                return;
-            };
-            self.bus
-                .inner
-                .metrics
-                .queue_depth(&self.group.name, rx.len());
-            self.process(envelope).await;
-            drop(rx);
-            if self.bus.inner.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
-                self.bus.inner.idle.notify_waiters();
+        let settle = match envelope {
+            Some(envelope) => self.process(envelope, redeliveries).await,
+            None => Settle::Ack,
+        };
+        match settle {
+            Settle::Ack => acker.ack().await,
+            Settle::RetryLater(delay) => acker.retry_later(delay).await,
+        }
+    }
+
+    /// A message off a broker: decoded and validated here, since any producer may have
+    /// written it; refused ones are dead-lettered for this group (`None`).
+    async fn admit(
+        &self,
+        binding: crate::envelope::Binding,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Option<Envelope> {
+        let bus = &self.bus;
+        let limit = bus.inner.config.max_event_bytes;
+        let envelope = match Envelope::from_binary(binding, headers, body, limit) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                if let Err(e) = bus.refuse_raw(body, &error, Some(&self.group)).await {
+                    tracing::error!(error = %e, "writing the dead letter failed");
+                }
+                return None;
+            }
+        };
+        match bus.verdict(&envelope).await {
+            Ok(()) => Some(envelope),
+            Err(invalid) => {
+                let groups = [self.group.to_string()];
+                if let Err(e) = bus
+                    .dead_letter_invalid(&envelope, None, &groups, &invalid)
+                    .await
+                {
+                    tracing::error!(error = %e, "writing the dead letter failed");
+                }
+                None
             }
         }
     }
 
-    async fn process(&self, envelope: Arc<Envelope>) {
+    async fn process(&self, envelope: Arc<Envelope>, redeliveries: u32) -> Settle {
         let span = tracing::info_span!(
             "eventschema.handle",
             messaging.operation.name = "process",
-            messaging.consumer.group.name = %self.group.name,
+            messaging.consumer.group.name = %self.group,
             cloudevents.event_id = %envelope.id(),
             cloudevents.event_type = %envelope.ty(),
             correlationid = envelope.extension(ext::CORRELATION_ID).unwrap_or_default(),
         );
-        self.process_inner(envelope).instrument(span).await;
+        self.process_inner(envelope, redeliveries)
+            .instrument(span)
+            .await
     }
 
-    async fn process_inner(&self, envelope: Arc<Envelope>) {
+    async fn process_inner(&self, envelope: Arc<Envelope>, redeliveries: u32) -> Settle {
         let metrics = &self.bus.inner.metrics;
         let ty = envelope.ty();
         let Some((pattern, handler)) = self.handlers.iter().find(|(p, _)| p.matches(ty)) else {
             let error = HandlerError::msg(ErrorClass::Permanent, "no handler in this instance");
             self.dead_letter(&envelope, None, "no-handler", &error, 0, None)
                 .await;
-            return;
+            return Settle::Ack;
         };
-        let key = DedupKey::for_event(&self.group.name, &envelope);
+        let key = DedupKey::for_event(&self.group, &envelope);
         let config = &self.bus.inner.config;
         // Claim first (store mode); the inbox claims inside its transaction instead.
         let token = match &self.guard {
@@ -1027,8 +1031,8 @@ impl Processor {
                 match store.claim(&key, config.lease).await {
                     Ok(Claim::Acquired(token)) => break Some((store.clone(), token)),
                     Ok(Claim::Completed) => {
-                        metrics.deduplicated(ty, &self.group.name);
-                        return;
+                        metrics.deduplicated(ty, &self.group);
+                        return Settle::Ack;
                     }
                     Ok(Claim::KeyReuse) => {
                         let error = HandlerError::msg(
@@ -1044,7 +1048,7 @@ impl Processor {
                             None,
                         )
                         .await;
-                        return;
+                        return Settle::Ack;
                     }
                     Ok(Claim::InProgress(left)) => {
                         tokio::time::sleep(
@@ -1060,30 +1064,32 @@ impl Processor {
             },
             _ => None,
         };
-        let attempts = AtomicU32::new(0);
+        // Earlier deliveries each made up to `max_attempts` attempts.
+        let before = redeliveries.saturating_mul(self.retry.max_attempts);
+        let attempts = AtomicU32::new(before);
         let first_failure = Mutex::new(None);
         let run_once = || async {
-            if let Some(breaker) = &self.group.breaker {
+            if let Some(breaker) = &self.breaker {
                 breaker.admit().await;
             }
             let attempt = attempts.fetch_add(1, Ordering::AcqRel) + 1;
             let ctx = Context {
                 bus: self.bus.clone(),
-                group: self.group.name.clone(),
+                group: self.group.clone(),
                 envelope: envelope.clone(),
                 attempt,
             };
             metrics.inflight(1.0);
             let started = std::time::Instant::now();
             let result = self.attempt(handler, &key, envelope.clone(), ctx).await;
-            metrics.handled_in(ty, &self.group.name, started.elapsed());
+            metrics.handled_in(ty, &self.group, started.elapsed());
             metrics.inflight(-1.0);
             let transient = matches!(&result, Err(e) if e.is_transient());
-            if let Some(breaker) = &self.group.breaker {
+            if let Some(breaker) = &self.breaker {
                 breaker.record(transient);
             }
             if result.is_err() {
-                metrics.failed(ty, &self.group.name);
+                metrics.failed(ty, &self.group);
                 if let Ok(mut first) = first_failure.lock() {
                     first.get_or_insert_with(Utc::now);
                 }
@@ -1094,12 +1100,12 @@ impl Processor {
             .retry(self.retry.backoff())
             .sleep(tokio::time::sleep)
             .when(HandlerError::is_transient)
-            .notify(|_, _| metrics.retried(ty, &self.group.name))
+            .notify(|_, _| metrics.retried(ty, &self.group))
             .await;
         let attempts = attempts.load(Ordering::Acquire);
         match result {
             Ok(Done::Handled) => {
-                metrics.handled(ty, &self.group.name);
+                metrics.handled(ty, &self.group);
                 if let Some((store, token)) = token {
                     match store.complete(&key, &token, config.retention).await {
                         Ok(true) => {}
@@ -1110,7 +1116,7 @@ impl Processor {
                     }
                 }
             }
-            Ok(Done::Duplicate) => metrics.deduplicated(ty, &self.group.name),
+            Ok(Done::Duplicate) => metrics.deduplicated(ty, &self.group),
             Ok(Done::KeyReuse) => {
                 let error = HandlerError::msg(
                     ErrorClass::Invalid,
@@ -1132,6 +1138,13 @@ impl Processor {
                 {
                     tracing::error!(error = %e, "releasing the claim failed");
                 }
+                if error.is_transient() && redeliveries < self.bus.inner.transport.redeliveries() {
+                    metrics.retried(ty, &self.group);
+                    let delay = self
+                        .retry
+                        .ceiling(self.retry.max_attempts.saturating_sub(1));
+                    return Settle::RetryLater(delay);
+                }
                 let reason = match error.class {
                     ErrorClass::Transient => "retries-exhausted",
                     ErrorClass::Permanent => "handler-permanent",
@@ -1142,6 +1155,7 @@ impl Processor {
                     .await;
             }
         }
+        Settle::Ack
     }
 
     async fn attempt(
@@ -1202,7 +1216,7 @@ impl Processor {
             .unwrap_or_else(|_| envelope.data().unwrap_or_default().to_vec());
         let letter = DeadLetter {
             id: uuid::Uuid::now_v7().to_string(),
-            group: Some(self.group.name.to_string()),
+            group: Some(self.group.to_string()),
             handler: pattern.map(|p| p.as_str().to_owned()),
             reason: reason.to_owned(),
             error_class: error.class,
@@ -1216,7 +1230,7 @@ impl Processor {
         self.bus
             .inner
             .metrics
-            .dead_lettered(envelope.ty(), &self.group.name);
+            .dead_lettered(envelope.ty(), &self.group);
         tracing::warn!(reason, error = %error, attempts, "event dead-lettered");
         if let Err(e) = self.bus.inner.dlq.put(letter).await {
             tracing::error!(error = %e, "writing the dead letter failed");

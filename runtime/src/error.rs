@@ -146,6 +146,8 @@ pub enum PublishError {
     Closed,
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Transport(#[from] crate::transport::TransportError),
 }
 
 /// Setting up a subscription failed.
@@ -173,4 +175,6 @@ pub enum SubscribeError {
         "consumer group `{0}` has inbox handlers (taking `&mut PgConnection`): register it with `Bus::register_inbox`"
     )]
     NoInbox(String),
+    #[error(transparent)]
+    Transport(#[from] crate::transport::TransportError),
 }

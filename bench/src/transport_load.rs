@@ -1,0 +1,402 @@
+//! Broker transport benchmark: events per second published and consumed end to end through
+//! the runtime (validation and in-memory idempotency on) over each broker transport, against
+//! the raw client library doing the same publish (broker-confirmed) and consume (explicit
+//! ack) with no runtime, in the same run.
+//!
+//! Run: `cargo build --release -p eventschema-bench && target/release/transport-load
+//! [--events N] [--publishers P] [--nats-url nats://...]`
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use clap::Parser;
+use eventschema::transport::nats::{NatsConfig, NatsTransport};
+use eventschema::transport::redis_streams::{RedisStreamsConfig, RedisStreamsTransport};
+use eventschema::{Bus, BusConfig, CodecError, Event, MemoryDlq, MemoryStore, SchemaType};
+use futures_util::StreamExt as _;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// Events per scenario.
+    #[arg(long, default_value_t = 20_000)]
+    events: usize,
+    /// Concurrent publishing tasks (both sides alike).
+    #[arg(long, default_value_t = 64)]
+    publishers: usize,
+    /// Ordering keys the events are spread over.
+    #[arg(long, default_value_t = 256)]
+    keys: usize,
+    /// Partitions (ordering lanes) of the runtime's JetStream layout.
+    #[arg(long, default_value_t = 16)]
+    partitions: u32,
+    #[arg(long, env = "NATS_URL")]
+    nats_url: Option<String>,
+    #[arg(long, env = "REDIS_URL")]
+    redis_url: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct OrderPlaced {
+    order_id: String,
+    seq: u64,
+    amount_cents: u64,
+    currency: String,
+}
+
+impl Event for OrderPlaced {
+    const TYPE: &'static str = "bench.order.placed";
+    const SUBJECT: &'static str = "bench.order.placed-value";
+    const VERSION: u32 = 1;
+    const SCHEMA_TYPE: SchemaType = SchemaType::Json;
+    const SCHEMA: &'static str = r#"{"type":"object","properties":{"order_id":{"type":"string","minLength":1},"seq":{"type":"integer","minimum":0},"amount_cents":{"type":"integer","minimum":0},"currency":{"type":"string","pattern":"^[A-Z]{3}$"}},"required":["order_id","seq","amount_cents","currency"],"additionalProperties":false}"#;
+    fn partition_key(&self) -> Option<String> {
+        Some(self.order_id.clone())
+    }
+    fn encode(&self) -> Result<Vec<u8>, CodecError> {
+        eventschema::json_encode(self)
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
+        eventschema::json_decode(bytes)
+    }
+}
+
+fn event(i: usize, keys: usize) -> OrderPlaced {
+    OrderPlaced {
+        order_id: format!("o{}", i % keys.max(1)),
+        seq: i as u64,
+        amount_cents: 1299,
+        currency: "EUR".to_owned(),
+    }
+}
+
+struct Row {
+    name: String,
+    events: usize,
+    elapsed: Duration,
+}
+
+impl Row {
+    fn rate(&self) -> f64 {
+        self.events as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+async fn wait_for(count: &AtomicUsize, n: usize, limit: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + limit;
+    while count.load(Ordering::Acquire) < n {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "only {} of {n} consumed",
+            count.load(Ordering::Acquire)
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    Ok(())
+}
+
+/// Raw async-nats: JetStream publish with headers and a message id, awaited confirmation;
+/// one durable pull consumer with explicit acks.
+async fn raw_nats(url: &str, args: &Args) -> anyhow::Result<Row> {
+    use async_nats::jetstream::{self, consumer::pull, stream};
+    let prefix = format!("es_bench_raw_{}", uuid_like());
+    let client = async_nats::connect(url).await?;
+    let js = jetstream::new(client);
+    let stream = js
+        .get_or_create_stream(stream::Config {
+            name: prefix.clone(),
+            subjects: vec![format!("{prefix}.>")],
+            ..Default::default()
+        })
+        .await?;
+    let consumer = stream
+        .get_or_create_consumer(
+            "raw",
+            pull::Config {
+                durable_name: Some("raw".into()),
+                ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                ..Default::default()
+            },
+        )
+        .await?;
+    let count = Arc::new(AtomicUsize::new(0));
+    let consumed = count.clone();
+    let mut messages = consumer.messages().await?;
+    let consume = tokio::spawn(async move {
+        while let Some(Ok(message)) = messages.next().await {
+            let _: serde_json::Value = serde_json::from_slice(&message.payload).unwrap_or_default();
+            let _ = message.ack().await;
+            consumed.fetch_add(1, Ordering::AcqRel);
+        }
+    });
+    let started = Instant::now();
+    let n = args.events;
+    let per = n.div_ceil(args.publishers);
+    let mut tasks = Vec::new();
+    for p in 0..args.publishers {
+        let (js, prefix, keys) = (js.clone(), prefix.clone(), args.keys);
+        tasks.push(tokio::spawn(async move {
+            for i in (p * per)..((p + 1) * per).min(n) {
+                let body = serde_json::to_vec(&event(i, keys))?;
+                let mut headers = async_nats::HeaderMap::new();
+                headers.insert("ce-id", i.to_string().as_str());
+                headers.insert("ce-type", OrderPlaced::TYPE);
+                let publish = jetstream::message::PublishMessage::build()
+                    .payload(body.into())
+                    .headers(headers)
+                    .message_id(i.to_string());
+                js.send_publish(format!("{prefix}.{}", OrderPlaced::TYPE), publish)
+                    .await?
+                    .await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    eprintln!(
+        "  raw NATS: all published after {:.2}s, {} consumed by then",
+        started.elapsed().as_secs_f64(),
+        count.load(Ordering::Acquire)
+    );
+    wait_for(&count, n, Duration::from_secs(300)).await?;
+    let elapsed = started.elapsed();
+    consume.abort();
+    js.delete_stream(&prefix).await?;
+    Ok(Row {
+        name: "raw async-nats (JetStream publish + pull consumer, explicit ack)".into(),
+        events: n,
+        elapsed,
+    })
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    )
+}
+
+/// Raw redis: XADD with CloudEvents fields; one consumer group, one consumer reading
+/// batches with XREADGROUP and acking each entry with XACK.
+async fn raw_redis(url: &str, args: &Args) -> anyhow::Result<Row> {
+    use redis::streams::StreamReadReply;
+    let key = format!("es_bench_raw_{}", uuid_like());
+    let client = redis::Client::open(url)?;
+    let conn = client.get_multiplexed_async_connection().await?;
+    let mut setup = conn.clone();
+    redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(&key)
+        .arg("raw")
+        .arg("0")
+        .arg("MKSTREAM")
+        .query_async::<()>(&mut setup)
+        .await?;
+    let count = Arc::new(AtomicUsize::new(0));
+    let consumed = count.clone();
+    let mut reader = client.get_multiplexed_async_connection().await?;
+    let stream = key.clone();
+    let consume = tokio::spawn(async move {
+        loop {
+            let reply: redis::RedisResult<Option<StreamReadReply>> = redis::cmd("XREADGROUP")
+                .arg("GROUP")
+                .arg("raw")
+                .arg("c1")
+                .arg("COUNT")
+                .arg(100)
+                .arg("BLOCK")
+                .arg(100)
+                .arg("STREAMS")
+                .arg(&stream)
+                .arg(">")
+                .query_async(&mut reader)
+                .await;
+            let Ok(Some(reply)) = reply else { continue };
+            for entry in reply.keys.into_iter().flat_map(|k| k.ids) {
+                if let Some(redis::Value::BulkString(data)) = entry.map.get("data") {
+                    let _: serde_json::Value = serde_json::from_slice(data).unwrap_or_default();
+                }
+                let _ = redis::cmd("XACK")
+                    .arg(&stream)
+                    .arg("raw")
+                    .arg(&entry.id)
+                    .query_async::<i64>(&mut reader)
+                    .await;
+                consumed.fetch_add(1, Ordering::AcqRel);
+            }
+        }
+    });
+    let started = Instant::now();
+    let n = args.events;
+    let per = n.div_ceil(args.publishers);
+    let mut tasks = Vec::new();
+    for p in 0..args.publishers {
+        let (mut conn, key, keys) = (conn.clone(), key.clone(), args.keys);
+        tasks.push(tokio::spawn(async move {
+            for i in (p * per)..((p + 1) * per).min(n) {
+                let body = serde_json::to_vec(&event(i, keys))?;
+                redis::cmd("XADD")
+                    .arg(&key)
+                    .arg("*")
+                    .arg("ce_id")
+                    .arg(i)
+                    .arg("ce_type")
+                    .arg(OrderPlaced::TYPE)
+                    .arg("data")
+                    .arg(body)
+                    .query_async::<String>(&mut conn)
+                    .await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    wait_for(&count, n, Duration::from_secs(300)).await?;
+    let elapsed = started.elapsed();
+    consume.abort();
+    redis::cmd("DEL")
+        .arg(&key)
+        .query_async::<i64>(&mut setup)
+        .await?;
+    Ok(Row {
+        name: "raw redis (XADD + XREADGROUP batches, XACK per entry)".into(),
+        events: n,
+        elapsed,
+    })
+}
+
+/// The runtime over the Redis Streams transport: validation on, in-memory idempotency.
+async fn runtime_redis(url: &str, args: &Args) -> anyhow::Result<Row> {
+    let mut config = RedisStreamsConfig::new(url, format!("es_bench_rt_{}", uuid_like()));
+    config.partitions = args.partitions;
+    let transport = Arc::new(RedisStreamsTransport::connect(config).await?);
+    let row = runtime_run(transport.clone(), args, "Redis Streams").await?;
+    transport.delete().await?;
+    Ok(row)
+}
+
+/// The runtime over the NATS transport: validation on, in-memory idempotency, one group.
+async fn runtime_nats(url: &str, args: &Args) -> anyhow::Result<Row> {
+    let mut config = NatsConfig::new(url, format!("es_bench_rt_{}", uuid_like()));
+    config.partitions = args.partitions;
+    let transport = Arc::new(NatsTransport::connect(config).await?);
+    let row = runtime_run(transport.clone(), args, "NATS").await?;
+    transport.delete_stream().await?;
+    Ok(row)
+}
+
+async fn runtime_run(
+    transport: Arc<dyn eventschema::Transport>,
+    args: &Args,
+    label: &str,
+) -> anyhow::Result<Row> {
+    let bus = Bus::with_transport(
+        BusConfig {
+            validate: true,
+            ..BusConfig::default()
+        },
+        Arc::new(eventschema::SchemaCatalog::new()),
+        Arc::new(MemoryDlq::new()),
+        Arc::new(MemoryStore::new()),
+        transport,
+    );
+    let count = Arc::new(AtomicUsize::new(0));
+    let consumed = count.clone();
+    bus.subscribe("bench")
+        .on(move |_: OrderPlaced, _| {
+            consumed.fetch_add(1, Ordering::AcqRel);
+            async { Ok(()) }
+        })
+        .context("subscribe")?
+        .start_joined()
+        .await?;
+    let started = Instant::now();
+    let n = args.events;
+    let per = n.div_ceil(args.publishers);
+    let mut tasks = Vec::new();
+    for p in 0..args.publishers {
+        let (bus, keys) = (bus.clone(), args.keys);
+        tasks.push(tokio::spawn(async move {
+            for i in (p * per)..((p + 1) * per).min(n) {
+                bus.publish(&event(i, keys)).await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    eprintln!(
+        "  {label}: all published after {:.2}s, {} consumed by then",
+        started.elapsed().as_secs_f64(),
+        count.load(Ordering::Acquire)
+    );
+    wait_for(&count, n, Duration::from_secs(300)).await?;
+    let elapsed = started.elapsed();
+    bus.shutdown(Duration::from_secs(2)).await;
+    Ok(Row {
+        name: format!(
+            "runtime over {label} ({} partitions, validation + in-memory idempotency)",
+            args.partitions
+        ),
+        events: n,
+        elapsed,
+    })
+}
+
+fn print(rows: &[Row]) {
+    println!("| scenario | events | seconds | events/s | vs raw |");
+    println!("| --- | --- | --- | --- | --- |");
+    let raw = rows.first().map(Row::rate).unwrap_or(1.0);
+    for row in rows {
+        println!(
+            "| {} | {} | {:.2} | {:.0} | {:.0}% |",
+            row.name,
+            row.events,
+            row.elapsed.as_secs_f64(),
+            row.rate(),
+            100.0 * row.rate() / raw
+        );
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if let Some(url) = args.nats_url.clone().filter(|u| !u.is_empty()) {
+        let rows = vec![
+            raw_nats(&url, &args).await?,
+            runtime_nats(&url, &args).await?,
+        ];
+        println!(
+            "NATS JetStream ({} events, {} publishers, {} keys):",
+            args.events, args.publishers, args.keys
+        );
+        print(&rows);
+    } else {
+        eprintln!("NATS_URL not set: skipping NATS");
+    }
+    if let Some(url) = args.redis_url.clone().filter(|u| !u.is_empty()) {
+        let rows = vec![
+            raw_redis(&url, &args).await?,
+            runtime_redis(&url, &args).await?,
+        ];
+        println!(
+            "Redis Streams ({} events, {} publishers, {} keys):",
+            args.events, args.publishers, args.keys
+        );
+        print(&rows);
+    } else {
+        eprintln!("REDIS_URL not set: skipping Redis Streams");
+    }
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! Transports: how envelopes travel between a [`Bus`](crate::Bus)'s publishers and its
+//! consumer groups. The bus keeps everything that must behave the same on every transport
+//! (validation, idempotency, retries, the circuit breaker, dead letters, metrics, tracing);
+//! a transport only moves messages, fans them out to groups, lets the instances of a group
+//! compete, keeps one key's messages in one serial lane, and settles deliveries (ack, or
+//! redeliver after a delay).
+//!
+//! [`InProcess`] is the embedded default. Brokers sit behind cargo features: `nats`
+//! (JetStream) and `redis-streams`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::BoxFuture;
+use crate::bus::WhenFull;
+use crate::envelope::{Binding, Envelope};
+use crate::error::{PublishError, SubscribeError};
+use crate::subject::SubjectPattern;
+
+mod memory;
+#[cfg(feature = "nats")]
+pub mod nats;
+#[cfg(feature = "redis-streams")]
+pub mod redis_streams;
+
+pub use memory::InProcess;
+
+/// A transport failed (connection, broker refusal, setup of streams or consumers).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    #[error("cannot connect to the broker: {0}")]
+    Connect(String),
+    #[error("setting up the broker's streams or consumers failed: {0}")]
+    Setup(String),
+    #[error("the broker did not accept the message: {0}")]
+    Publish(String),
+    #[error("invalid transport configuration: {0}")]
+    Config(String),
+}
+
+/// One validated envelope on its way out.
+#[derive(Debug, Clone, Copy)]
+pub struct Outgoing<'a> {
+    pub envelope: &'a Arc<Envelope>,
+    /// The ordering key (`partitionkey`, else the event id).
+    pub key: &'a str,
+    /// Deliver to this group only (replay of a dead letter), else to every group.
+    pub only_group: Option<&'a str>,
+    pub when_full: WhenFull,
+}
+
+/// What an instance of a consumer group asks of the transport when it starts.
+#[derive(Debug, Clone, Copy)]
+pub struct JoinSpec<'a> {
+    pub group: &'a str,
+    /// Sorted; every instance of a group subscribes alike.
+    pub patterns: &'a [SubjectPattern],
+    /// Serial lanes wanted (the bus's `concurrency`); brokers may fix their own number.
+    pub lanes: usize,
+    pub queue_capacity: usize,
+}
+
+/// The message as it came off the transport.
+#[derive(Debug)]
+pub enum Payload {
+    /// Validated by this bus's publisher in this process (in-process transport).
+    Trusted(Arc<Envelope>),
+    /// Binary-mode CloudEvent off a broker: decoded and validated before any handler.
+    Binary {
+        binding: Binding,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+}
+
+/// Settles one delivery with the transport.
+pub trait Acker: Send + 'static {
+    /// Done with it (handled, deduplicated or dead-lettered): never deliver it again.
+    fn ack(self: Box<Self>) -> BoxFuture<'static, ()>;
+    /// Deliver it again after `delay` (to this or another instance of the group), keeping
+    /// its place in its key's order where the broker allows.
+    fn retry_later(self: Box<Self>, delay: Duration) -> BoxFuture<'static, ()>;
+}
+
+/// One message for one group instance.
+pub struct Delivery {
+    pub payload: Payload,
+    /// Deliveries before this one (0 on the first); the bus adds the attempts they made.
+    pub redeliveries: u32,
+    pub acker: Box<dyn Acker>,
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("payload", &self.payload)
+            .field("redeliveries", &self.redeliveries)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A serial stream of deliveries: the bus handles one at a time per lane, so messages of
+/// one key, which a transport always puts in one lane, are handled in order.
+pub trait Lane: Send + 'static {
+    /// The next delivery; `None` once the transport is closed (or the lane drained).
+    fn next(&mut self) -> BoxFuture<'_, Option<Delivery>>;
+    /// Messages waiting in this lane, when the transport knows (queue-depth metric).
+    fn depth(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// Moves envelopes between publishers and consumer groups. See the module docs for what
+/// is left to the bus.
+pub trait Transport: Send + Sync + 'static {
+    /// Short name for logs and metrics (`in-process`, `nats`).
+    fn name(&self) -> &'static str;
+
+    /// Sends one envelope to every subscribed group (or `only_group`). Returns the number
+    /// of groups it was enqueued for, when the transport knows; brokers return 1 once the
+    /// broker has confirmed it.
+    fn publish<'a>(&'a self, message: Outgoing<'a>) -> BoxFuture<'a, Result<usize, PublishError>>;
+
+    /// The groups an event of type `ty` would reach, when known locally (names the groups
+    /// of a dead letter refused at publication).
+    fn groups_for(&self, ty: &str) -> Vec<String> {
+        let _ = ty;
+        Vec::new()
+    }
+
+    /// Joins (or creates) a consumer group; returns this instance's lanes.
+    fn join<'a>(
+        &'a self,
+        spec: JoinSpec<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Box<dyn Lane>>, SubscribeError>>;
+
+    /// A redelivery budget the broker offers on top of the in-process retries: after
+    /// the retry policy's attempts fail transiently, a delivery with fewer redeliveries
+    /// than this goes back to the broker (with a delay) instead of the dead-letter queue.
+    fn redeliveries(&self) -> u32 {
+        0
+    }
+
+    /// Waits until everything published so far was settled by every local group, when
+    /// the transport can tell (the in-process one can; brokers wait for their consumers'
+    /// pending counts to reach zero).
+    fn flush(&self) -> BoxFuture<'_, ()>;
+
+    /// Stops the lanes: an in-process lane drains its queue first; broker lanes stop
+    /// fetching (messages not yet acked are redelivered to other instances).
+    fn close(&self) -> BoxFuture<'_, ()>;
+}
