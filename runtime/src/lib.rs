@@ -23,10 +23,12 @@ pub mod envelope;
 pub mod error;
 pub mod event;
 pub mod idempotency;
+pub mod logical;
 mod metrics;
 pub mod retry;
 pub mod subject;
 pub mod validation;
+pub mod wire;
 
 /// A boxed, sendable future (what the dyn-compatible store and handler traits return).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -46,3 +48,4 @@ pub use metrics::names as metric_names;
 pub use retry::{BreakerConfig, CircuitBreaker, RetryPolicy};
 pub use subject::SubjectPattern;
 pub use validation::{Invalid, InvalidReason, RegisteredSchema, SchemaCatalog, SchemaSource};
+pub use wire::{ConfluentExt, WireError, decode_confluent, encode_confluent};

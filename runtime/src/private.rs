@@ -1,8 +1,11 @@
 //! Hidden support for generated code (`eventschema-codegen`): re-exports so that generated
 //! files need only a dependency on `eventschema`, and the Avro payload codec. Not a stable API.
 
+pub use bigdecimal;
+pub use chrono;
 pub use serde;
 pub use serde_json;
+pub use uuid;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
