@@ -4,7 +4,7 @@
 //!
 //! [`folder`] reads the `schemas/` folder convention that the CLI (`check`, `push`, `diff`)
 //! and build scripts share; [`generate()`] is the pure generator; [`Builder`] the build-script
-//! front end. Upcasters are not built yet.
+//! front end.
 //! Architecture invariant: depends on `eventschema-core` for every schema question and
 //! never on server code (axum, sqlx) or the network: build scripts must stay light and
 //! offline.
@@ -14,4 +14,6 @@ pub mod folder;
 mod generate;
 
 pub use builder::{BuildError, Builder};
-pub use generate::{GenerateError, GenerateErrors, GeneratedCode, HEADER, generate};
+pub use generate::{
+    GenerateError, GenerateErrors, GeneratedCode, HEADER, SchemaIds, generate, generate_with_ids,
+};
