@@ -1,7 +1,11 @@
 //! Encode, decode and upcast throughput of a generated type (`orders.order-placed`, the
 //! example domain's richest subject) against hand-written serde structs encoded with
 //! apache-avro directly, in the same run. Numbers go to bench/RESULTS.md.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_debug_implementations)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_debug_implementations
+)]
 
 include!(concat!(env!("OUT_DIR"), "/eventschema_generated.rs"));
 
@@ -47,6 +51,7 @@ mod hand {
     }
 
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(rename = "OrderPlaced")]
     pub struct OrderPlacedV1 {
         pub order_id: String,
         pub customer_id: String,
@@ -93,7 +98,9 @@ mod hand {
 }
 
 fn lines(n: usize) -> Vec<(String, i32)> {
-    (0..n).map(|i| (format!("SKU-{i:05}"), i32::try_from(i).unwrap() + 1)).collect()
+    (0..n)
+        .map(|i| (format!("SKU-{i:05}"), i32::try_from(i).unwrap() + 1))
+        .collect()
 }
 
 fn generated_v3() -> v3::OrderPlaced {
@@ -145,8 +152,19 @@ fn codec(c: &mut Criterion) {
     let generated = generated_v3();
     let handwritten = hand_v3();
     let bytes = generated.encode().unwrap();
-    assert_eq!(bytes, hand::encode(&hand::V3, &handwritten), "same wire bytes");
+    assert_eq!(
+        bytes,
+        hand::encode(&hand::V3, &handwritten),
+        "same wire bytes"
+    );
     let v1_bytes = generated_v1().encode().unwrap();
+    assert_eq!(
+        orders_order_placed::decode_any(1, &v1_bytes)
+            .unwrap()
+            .total_cents,
+        hand::OrderPlaced::from(hand::decode::<hand::OrderPlacedV1>(&hand::V1, &v1_bytes))
+            .total_cents
+    );
 
     let mut group = c.benchmark_group("order_placed");
     group.throughput(Throughput::Elements(1));

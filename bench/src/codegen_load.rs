@@ -95,7 +95,10 @@ fn main() -> anyhow::Result<()> {
         "schemas: {count} ({} subjects x {} versions)",
         args.subjects, args.versions
     );
-    println!("read folder (layout + TOML): {:.1} ms", read.as_secs_f64() * 1e3);
+    println!(
+        "read folder (layout + TOML): {:.1} ms",
+        read.as_secs_f64() * 1e3
+    );
     println!(
         "generate (parse, types, upcasters, prettyplease): {:.1} ms ({:.0} schemas/s)",
         generate.as_secs_f64() * 1e3,
