@@ -1,7 +1,8 @@
 //! Generates Rust types for the repository's example schemas (`../schemas`) into OUT_DIR,
 //! so that `tests/generated.rs` proves the generated code compiles and round-trips; and for
-//! the fixtures of `tests/upcasters.rs`: `fixtures/manual-upcast` (a hand-written upcaster)
-//! and `fixtures/upcast-features` (every kind of derived step).
+//! the fixtures of `tests/upcasters.rs`: `fixtures/manual-upcast` (a hand-written upcaster),
+//! `fixtures/upcast-features` (every kind of derived step) and `fixtures/logical-types`
+//! (logical types and formats).
 
 fn main() -> Result<(), eventschema_codegen::BuildError> {
     eventschema_codegen::Builder::new()
@@ -14,6 +15,10 @@ fn main() -> Result<(), eventschema_codegen::BuildError> {
     eventschema_codegen::Builder::new()
         .schemas_dir("fixtures/upcast-features")
         .file_name("upcast_features_generated.rs")
+        .generate()?;
+    eventschema_codegen::Builder::new()
+        .schemas_dir("fixtures/logical-types")
+        .file_name("logical_types_generated.rs")
         .generate()?;
     Ok(())
 }

@@ -88,7 +88,8 @@ enum Command {
     /// folder of your choice; `build.rs` users call `eventschema_codegen::Builder` instead.
     #[command(after_help = "Examples:
   eventschema generate --out src/generated
-  eventschema generate --schemas contracts --out src/generated --file-name events.rs")]
+  eventschema generate --schemas contracts --out src/generated --file-name events.rs
+  eventschema generate --registry http://registry:8081 --subject orders-value --out src/generated")]
     Generate(GenerateArgs),
     /// Operate a service's dead letters (SQLite or PostgreSQL): list, show, replay, purge.
     ///
@@ -116,6 +117,18 @@ struct GenerateArgs {
     /// The generated file's name.
     #[arg(long, default_value = "eventschema_generated.rs")]
     file_name: String,
+    /// Generate from this registry instead of a folder, pinned by the lock file.
+    #[arg(long, requires = "subject")]
+    registry: Option<String>,
+    /// A registry subject to generate (repeat for several).
+    #[arg(long)]
+    subject: Vec<String>,
+    /// The lock file (its cache `.eventschema/` sits next to it).
+    #[arg(long, default_value = "eventschema.lock")]
+    lock: PathBuf,
+    /// Fetch again and rewrite the lock file.
+    #[arg(long)]
+    update: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -313,12 +326,19 @@ async fn check(args: CheckArgs) -> anyhow::Result<u8> {
 fn generate(args: &GenerateArgs) -> anyhow::Result<u8> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let written = eventschema_codegen::Builder::new()
+    let mut builder = eventschema_codegen::Builder::new()
         .schemas_dir(&args.schemas)
         .out_dir(&args.out)
         .file_name(&args.file_name)
-        .emit_rerun_if_changed(false)
-        .generate();
+        .emit_rerun_if_changed(false);
+    if let Some(url) = &args.registry {
+        builder = builder
+            .registry(url)
+            .subjects(args.subject.iter().cloned())
+            .lock_file(&args.lock)
+            .update_lock(args.update);
+    }
+    let written = builder.generate();
     match written {
         Ok(path) => {
             println!("generated {}", path.display());

@@ -1,6 +1,9 @@
 //! `eventschema generate`: the example `schemas/` folder becomes one deterministic Rust file;
-//! a malformed schema file exits 2 naming the file and position.
+//! a malformed schema file exits 2 naming the file and position; `--registry` pins a
+//! registry's subjects in a lock file and then generates offline.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
 
 use std::path::Path;
 use std::process::Command;
@@ -50,4 +53,62 @@ fn a_malformed_schema_exits_2_naming_file_and_position() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("orders.broken/1.avsc:2:"), "{stderr}");
     assert!(!out.path().join("eventschema_generated.rs").exists());
+}
+
+#[test]
+fn registry_subjects_are_locked_then_generated_offline() {
+    let server = common::Server::in_memory();
+    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas");
+    let push = common::bin()
+        .args(["push", "--schemas"])
+        .arg(&schemas)
+        .arg(&server.base)
+        .output()
+        .unwrap();
+    assert!(
+        push.status.success(),
+        "{}",
+        String::from_utf8_lossy(&push.stderr)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("eventschema.lock");
+    let run = |registry: &str, extra: &[&str]| {
+        common::bin()
+            .args([
+                "generate",
+                "--registry",
+                registry,
+                "--subject",
+                "orders.order-placed",
+            ])
+            .arg("--lock")
+            .arg(&lock)
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let first = run(&server.base, &[]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let text = std::fs::read_to_string(&lock).unwrap();
+    assert!(
+        text.contains("subject = \"orders.order-placed\"\nversion = 3\nid = "),
+        "{text}"
+    );
+    let code = std::fs::read_to_string(dir.path().join("out/eventschema_generated.rs")).unwrap();
+    assert!(code.contains("const SCHEMA_ID: Option<u64> = Some("));
+    server.terminate();
+    let offline = run("http://127.0.0.1:9", &[]);
+    assert!(
+        offline.status.success(),
+        "{}",
+        String::from_utf8_lossy(&offline.stderr)
+    );
+    let update = run("http://127.0.0.1:9", &["--update"]);
+    assert_eq!(update.status.code(), Some(2));
 }

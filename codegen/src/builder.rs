@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::folder::{CONFIG_FILE, FolderErrors, SchemaFolder};
-use crate::generate::{GenerateErrors, generate};
+use crate::generate::{GenerateErrors, generate, generate_with_ids};
+use crate::lock::{LOCK_FILE, Lock, LockError, cache_dir};
 
 /// Why a build failed.
 #[derive(Debug, thiserror::Error)]
@@ -16,6 +17,8 @@ pub enum BuildError {
     Folder(#[from] FolderErrors),
     #[error("{0}")]
     Generate(#[from] GenerateErrors),
+    #[error("{0}")]
+    Lock(#[from] LockError),
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -35,12 +38,28 @@ pub enum BuildError {
 /// ```
 ///
 /// and in the crate: `include!(concat!(env!("OUT_DIR"), "/eventschema_generated.rs"));`
+///
+/// From a registry instead of a folder, pinned by `eventschema.lock` (fetching needs the
+/// `registry` feature; once the lock exists, builds are offline):
+///
+/// ```no_run
+/// # fn main() -> Result<(), eventschema_codegen::BuildError> {
+/// eventschema_codegen::Builder::new()
+///     .registry("http://127.0.0.1:8081")
+///     .subjects(["orders-value", "payments-value"])
+///     .generate()?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Builder {
     schemas_dir: PathBuf,
     out_dir: Option<PathBuf>,
     file_name: String,
     rerun_if_changed: bool,
+    registry: Option<String>,
+    subjects: Vec<String>,
+    lock_file: Option<PathBuf>,
+    update_lock: bool,
 }
 
 impl Default for Builder {
@@ -57,7 +76,80 @@ impl Builder {
             out_dir: None,
             file_name: "eventschema_generated.rs".to_owned(),
             rerun_if_changed: true,
+            registry: None,
+            subjects: Vec::new(),
+            lock_file: None,
+            update_lock: false,
         }
+    }
+
+    /// Generates from the registry at `url` (through the lock file) instead of a folder.
+    pub fn registry(mut self, url: impl Into<String>) -> Self {
+        self.registry = Some(url.into());
+        self
+    }
+
+    /// The registry subjects to generate (every version of each).
+    pub fn subjects<I, S>(mut self, subjects: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.subjects = subjects.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The lock file; default `eventschema.lock` in `CARGO_MANIFEST_DIR` (or the current
+    /// directory). Its cache folder `.eventschema/` sits next to it.
+    pub fn lock_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.lock_file = Some(path.into());
+        self
+    }
+
+    /// Fetch again and rewrite the lock even if it exists (off by default: a locked build
+    /// never connects).
+    pub fn update_lock(mut self, on: bool) -> Self {
+        self.update_lock = on;
+        self
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        self.lock_file.clone().unwrap_or_else(|| {
+            std::env::var_os("CARGO_MANIFEST_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_default()
+                .join(LOCK_FILE)
+        })
+    }
+
+    /// The lock to build from: the existing one, or a fresh fetch when there is none, when
+    /// asked to update, or (an error otherwise) when a requested subject is not locked.
+    fn locked(&self, url: &str, path: &Path) -> Result<Lock, BuildError> {
+        match Lock::read(path)? {
+            Some(lock) if !self.update_lock => match lock.missing(&self.subjects) {
+                Some(subject) => Err(LockError::NotLocked {
+                    path: path.to_owned(),
+                    subject: subject.to_owned(),
+                }
+                .into()),
+                None => Ok(lock),
+            },
+            _ => self.fetch(url, path),
+        }
+    }
+
+    #[cfg(feature = "registry")]
+    fn fetch(&self, url: &str, path: &Path) -> Result<Lock, BuildError> {
+        let fetched = crate::lock::fetch(url, &self.subjects)?;
+        Ok(Lock::write(path, url, &fetched)?)
+    }
+
+    #[cfg(not(feature = "registry"))]
+    fn fetch(&self, _url: &str, path: &Path) -> Result<Lock, BuildError> {
+        Err(LockError::CannotFetch {
+            path: path.to_owned(),
+        }
+        .into())
     }
 
     pub fn schemas_dir(mut self, dir: impl Into<PathBuf>) -> Self {
@@ -85,13 +177,32 @@ impl Builder {
 
     /// Reads, generates and writes; returns the path of the generated file.
     pub fn generate(&self) -> Result<PathBuf, BuildError> {
-        if self.rerun_if_changed {
+        if self.rerun_if_changed && self.registry.is_none() {
             // Printed before reading so that a broken folder is retried once fixed; only
             // our inputs, never the whole package (prost-build's lesson).
             self.print_rerun_lines();
         }
-        let folder = SchemaFolder::read_dir(&self.schemas_dir)?;
-        let code = generate(&folder)?;
+        let code = match &self.registry {
+            Some(url) => {
+                let path = self.lock_path();
+                if self.rerun_if_changed {
+                    println!("cargo:rerun-if-changed={}", path.display());
+                }
+                let lock = self.locked(url, &path)?;
+                let (folder, ids) = lock.load(&path)?;
+                if self.rerun_if_changed {
+                    let cache = cache_dir(&path);
+                    for locked in &lock.schemas {
+                        println!(
+                            "cargo:rerun-if-changed={}",
+                            cache.join(locked.cache_path()).display()
+                        );
+                    }
+                }
+                generate_with_ids(&folder, &ids)?
+            }
+            None => generate(&SchemaFolder::read_dir(&self.schemas_dir)?)?,
+        };
         let out_dir = match &self.out_dir {
             Some(dir) => dir.clone(),
             None => std::env::var_os("OUT_DIR")

@@ -308,3 +308,48 @@ fn upcasters_json_schema() {
         ),
     ]));
 }
+
+#[test]
+fn logical_types_use_well_known_crates_with_wire_adapters() {
+    insta::assert_snapshot!(code(&[
+        (
+            "s.l/1.avsc",
+            r#"{"type":"record","name":"L","fields":[
+            {"name":"id","type":{"type":"string","logicalType":"uuid"}},
+            {"name":"day","type":{"type":"int","logicalType":"date"},"default":1},
+            {"name":"at","type":{"type":"long","logicalType":"timestamp-millis"}},
+            {"name":"local","type":{"type":"long","logicalType":"local-timestamp-micros"}},
+            {"name":"time","type":{"type":"int","logicalType":"time-millis"}},
+            {"name":"price","type":{"type":"bytes","logicalType":"decimal","precision":10,"scale":2}},
+            {"name":"money","type":{"type":"fixed","name":"Money","size":8,"logicalType":"decimal","precision":18,"scale":4}},
+            {"name":"wait","type":{"type":"fixed","name":"Wait","size":12,"logicalType":"duration"}},
+            {"name":"maybe","type":["null",{"type":"long","logicalType":"timestamp-micros"}],"default":null},
+            {"name":"days","type":{"type":"array","items":{"type":"int","logicalType":"date"}}},
+            {"name":"either","type":["int",{"type":"string","logicalType":"uuid"}]}]}"#,
+        ),
+        (
+            "s.f/1.json",
+            r#"{"type":"object","title":"F","required":["id","at"],"properties":{
+            "id":{"type":"string","format":"uuid"},
+            "day":{"type":"string","format":"date"},
+            "at":{"type":"string","format":"date-time"},
+            "opens":{"type":"string","format":"time"}}}"#,
+        ),
+    ]));
+}
+
+#[test]
+fn adapted_types_nested_two_levels_deep_are_reported() {
+    let error = generate(&folder(&[(
+        "s.d/1.avsc",
+        r#"{"type":"record","name":"D","fields":[
+            {"name":"deep","type":{"type":"array","items":{"type":"array","items":"bytes"}}}]}"#,
+    )]))
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        error,
+        "s.d/1.avsc: at '/fields/0/type': bytes, fixed or a logical type nested two levels deep \
+         in arrays, maps and optional values is not supported; wrap the inner level in a record"
+    );
+}

@@ -630,27 +630,20 @@ fn decode_event<E: Event>(bus: &Bus, envelope: &Envelope) -> Result<E, HandlerEr
             .map_err(|_| invalid(format!("schemaversion `{v}`")))?,
         None => E::VERSION,
     };
-    if version == E::VERSION {
-        return E::decode(data).map_err(|e| invalid(format!("decode-error: {e}")));
-    }
     if version > E::VERSION {
         return Err(invalid(format!(
             "decode-error: version {version} is newer than the handler's {}",
             E::VERSION
         )));
     }
-    let upcast = bus
-        .inner
-        .upcasters
-        .read()
-        .ok()
-        .and_then(|m| m.get(E::TYPE).cloned())
-        .ok_or_else(|| {
-            invalid(format!(
-                "decode-error: no upcaster for `{}` v{version}",
-                E::TYPE
-            ))
-        })?;
+    let registered = (version != E::VERSION)
+        .then(|| bus.inner.upcasters.read().ok()?.get(E::TYPE).cloned())
+        .flatten();
+    // Without a registered JSON upcaster the type reads the version itself (generated
+    // types upcast through their subject's `decode_any`).
+    let Some(upcast) = registered else {
+        return E::decode_version(version, data).map_err(|e| invalid(format!("decode-error: {e}")));
+    };
     let value: Value = serde_json::from_slice(data)
         .map_err(|e| invalid(format!("decode-error: upcast needs JSON: {e}")))?;
     let value =

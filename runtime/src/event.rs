@@ -60,16 +60,17 @@ pub trait Event: Sized + Send + 'static {
     /// Reads a payload written by [`Event::encode`] (already validated and upcast).
     fn decode(bytes: &[u8]) -> Result<Self, CodecError>;
 
-    /// Reads a payload written as schema `version` of this event type, upcasting older
-    /// versions to this one. The default reads only [`Event::VERSION`]; generated newest
-    /// types and derived types with `previous` override it.
+    /// Reads a payload written with `version` of [`Event::SUBJECT`]'s schema. The default
+    /// reads only [`Event::VERSION`]; the code generator overrides it on the newest type of
+    /// a subject with the subject's `decode_any`, which decodes any known version and
+    /// upcasts it, so consumers of the newest type read what older producers wrote. Derived types with `previous` override it too.
     fn decode_version(version: u32, bytes: &[u8]) -> Result<Self, CodecError> {
         if version == Self::VERSION {
             Self::decode(bytes)
         } else {
             Err(CodecError(format!(
-                "`{}` version {version} cannot be read as version {} (no upcaster)",
-                Self::TYPE,
+                "`{}` is version {} and cannot read version {version} (no upcaster)",
+                Self::SUBJECT,
                 Self::VERSION
             )))
         }

@@ -31,6 +31,7 @@ pub mod envelope;
 pub mod error;
 pub mod event;
 pub mod idempotency;
+pub mod logical;
 mod metrics;
 #[cfg(feature = "outbox")]
 pub mod outbox;
@@ -40,6 +41,7 @@ pub mod subject;
 pub mod testing;
 pub mod transport;
 pub mod validation;
+pub mod wire;
 
 /// A boxed, sendable future (what the dyn-compatible store and handler traits return).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -65,6 +67,7 @@ pub use retry::{BreakerConfig, CircuitBreaker, RetryPolicy};
 pub use subject::SubjectPattern;
 pub use transport::{InProcess, Transport, TransportError};
 pub use validation::{Invalid, InvalidReason, RegisteredSchema, SchemaCatalog, SchemaSource};
+pub use wire::{ConfluentExt, WireError, decode_confluent, encode_confluent};
 
 /// `#[derive(Event)]` (with `#[event(subject = "...", version = N, schema = "...")]`) and
 /// `#[consumer(group = "...")]` (feature `derive`, on by default).

@@ -8,6 +8,11 @@ use std::collections::BTreeMap;
 
 use eventschema::Event;
 
+/// A `timestamp-millis` value (the example schemas' timestamps are `chrono::DateTime<Utc>`).
+fn at(millis: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(millis).unwrap()
+}
+
 fn round_trip<E>(event: &E)
 where
     E: Event + PartialEq + std::fmt::Debug + serde::Serialize + serde::de::DeserializeOwned,
@@ -101,17 +106,17 @@ fn other_subjects_round_trip() {
     round_trip(&cancelled::v1::OrderCancelled {
         order_id: "o".into(),
         reason: "r".into(),
-        cancelled_at: 9,
+        cancelled_at: at(9),
     });
     round_trip(&cancelled::v2::OrderCancelled {
         order_id: "o".into(),
         reason_code: cancelled::v2::CancelReason::OutOfStock,
-        cancelled_at: 9,
+        cancelled_at: at(9),
     });
     round_trip(&cancelled::v3::OrderCancelled {
         order_id: "o".into(),
         reason_code: cancelled::v3::CancelReason::PaymentFailed,
-        cancelled_at: 9,
+        cancelled_at: at(9),
     });
     round_trip(&authorized::v1::PaymentAuthorized {
         payment_id: "p".into(),
@@ -169,7 +174,7 @@ fn other_subjects_round_trip() {
         sku: "s".into(),
         quantity: 1,
         warehouse: "w".into(),
-        expires_at: Some(5),
+        expires_at: Some(at(5)),
     });
     round_trip(&reserved::v3::StockReserved {
         reservation_id: "r".into(),
@@ -269,18 +274,18 @@ fn other_subjects_upcast_to_their_newest_version() {
     let old = cancelled::v1::OrderCancelled {
         order_id: "o".into(),
         reason: "changed my mind".into(),
-        cancelled_at: 9,
+        cancelled_at: at(9),
     };
     let expected = cancelled::OrderCancelled {
         order_id: "o".into(),
         reason_code: cancelled::v3::CancelReason::CustomerRequest,
-        cancelled_at: 9,
+        cancelled_at: at(9),
     };
     assert_eq!(cancelled::decode_any(1, &payload(&old)).unwrap(), expected);
     let middle = cancelled::v2::OrderCancelled {
         order_id: "o".into(),
         reason_code: cancelled::v2::CancelReason::OutOfStock,
-        cancelled_at: 9,
+        cancelled_at: at(9),
     };
     let expected = cancelled::OrderCancelled {
         reason_code: cancelled::v3::CancelReason::OutOfStock,

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use eventschema_core::avro::{AvroSchema, Field, NamedKind, Primitive, Schema};
+use eventschema_core::avro::{AvroSchema, Field, LogicalType, NamedKind, Primitive, Schema};
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 use serde_json::Value;
@@ -244,7 +244,10 @@ impl<'a> Generator<'a> {
         owner: usize,
     ) -> TokenStream {
         match schema {
-            Schema::Primitive { kind, .. } => primitive(*kind),
+            Schema::Primitive { kind, logical, .. } => match logical.and_then(logical_adapter) {
+                Some(adapted) => adapted.rust,
+                None => primitive(*kind),
+            },
             Schema::Array { items, .. } => {
                 let inner = self.ty(items, &format!("{pointer}/items"), context, false, owner);
                 quote! { Vec<#inner> }
@@ -256,7 +259,9 @@ impl<'a> Generator<'a> {
             Schema::Named(index) => {
                 self.define(*index, pointer);
                 match self.schema.named(*index).map(|n| &n.kind) {
-                    Some(NamedKind::Fixed { .. }) => quote! { Vec<u8> },
+                    Some(NamedKind::Fixed { .. }) => self
+                        .adapter(schema)
+                        .map_or_else(|| quote! { Vec<u8> }, |adapted| adapted.rust),
                     _ => {
                         let name = self.type_name(*index);
                         if direct && self.reaches(*index, owner, &mut BTreeSet::new()) {
@@ -294,8 +299,10 @@ impl<'a> Generator<'a> {
         let mut variants = Vec::new();
         for (at, branch) in &others {
             let variant = ident(&self.variant_name(branch));
-            let inner = self.ty(branch, &format!("{pointer}/{at}"), context, direct, owner);
-            variants.push(quote! { #variant(#inner) });
+            let branch_pointer = format!("{pointer}/{at}");
+            let inner = self.ty(branch, &branch_pointer, context, direct, owner);
+            let with = self.with_attribute(branch, &branch_pointer);
+            variants.push(quote! { #variant(#with #inner) });
         }
         let enum_name = ident(&name);
         let derive = derive_data();
@@ -391,6 +398,7 @@ impl<'a> Generator<'a> {
         let type_pointer = format!("{pointer}/type");
         let context = format!("{owner_name}{}", pascal(&field.name));
         let ty = self.ty(&field.schema, &type_pointer, &context, true, owner);
+        let with = self.with_attribute(&field.schema, &type_pointer);
         let field_doc = doc(field.doc.as_ref());
         let rename = (rust != field.name).then(|| {
             let name = &field.name;
@@ -424,6 +432,7 @@ impl<'a> Generator<'a> {
             #rename
             #(#aliases)*
             #default
+            #with
             pub #field_ident: #ty
         }
     }
@@ -438,6 +447,22 @@ impl<'a> Generator<'a> {
         owner: usize,
     ) -> Result<TokenStream, String> {
         let mismatch = || format!("{value} does not fit the field's type");
+        if let Some(adapted) = self.adapter(schema) {
+            // The default is the wire value; the adapter turns it into the Rust type.
+            let wire = match schema {
+                Schema::Primitive { kind, .. } => *kind,
+                _ => Primitive::Bytes,
+            };
+            let wire = primitive_value(wire, value).ok_or_else(mismatch)?;
+            let adapter = adapted.adapter;
+            return Ok(match adapted.wire {
+                Wire::Bytes => {
+                    quote! { ::eventschema::logical::default_value::<#adapter>(::eventschema::logical::Bytes(#wire)) }
+                }
+                Wire::Plain => quote! { ::eventschema::logical::default_value::<#adapter>(#wire) },
+                Wire::Raw => wire,
+            });
+        }
         match schema {
             Schema::Primitive { kind, .. } => primitive_value(*kind, value).ok_or_else(mismatch),
             Schema::Array { items, .. } => {
@@ -544,6 +569,213 @@ impl<'a> Generator<'a> {
                 })
             }
         }
+    }
+}
+
+/// A schema whose Rust type needs a serde adapter from `eventschema::logical` to keep the
+/// Avro wire form: logical types, and `bytes`/`fixed` (a `Vec<u8>` would otherwise
+/// serialize as an array).
+pub(super) struct Adapted {
+    /// The Rust type in generated structs.
+    pub rust: TokenStream,
+    /// The `eventschema::logical::Adapter` implementation.
+    pub adapter: TokenStream,
+    pub wire: Wire,
+}
+
+/// How a default value of an adapted type is written.
+#[derive(Clone, Copy)]
+pub(super) enum Wire {
+    /// `Vec<u8>` itself: the default is the bytes.
+    Raw,
+    /// Bytes converted by the adapter.
+    Bytes,
+    /// A number or string converted by the adapter.
+    Plain,
+}
+
+fn chrono(name: &str) -> TokenStream {
+    let name = ident(name);
+    quote! { ::eventschema::__private::chrono::#name }
+}
+
+fn adapted(rust: TokenStream, adapter: &str, wire: Wire) -> Adapted {
+    let adapter = ident(adapter);
+    Adapted {
+        rust,
+        adapter: quote! { ::eventschema::logical::#adapter },
+        wire,
+    }
+}
+
+/// The adapter of a logical type on a primitive (`bytes`, `int`, `long`, `string`).
+fn logical_adapter(logical: LogicalType) -> Option<Adapted> {
+    let utc = {
+        let date_time = chrono("DateTime");
+        let utc = chrono("Utc");
+        quote! { #date_time<#utc> }
+    };
+    Some(match logical {
+        LogicalType::Uuid => adapted(
+            quote! { ::eventschema::__private::uuid::Uuid },
+            "UuidString",
+            Wire::Plain,
+        ),
+        LogicalType::Date => adapted(chrono("NaiveDate"), "Date", Wire::Plain),
+        LogicalType::TimeMillis => adapted(chrono("NaiveTime"), "TimeMillis", Wire::Plain),
+        LogicalType::TimeMicros => adapted(chrono("NaiveTime"), "TimeMicros", Wire::Plain),
+        LogicalType::TimestampMillis => adapted(utc, "TimestampMillis", Wire::Plain),
+        LogicalType::TimestampMicros => adapted(utc, "TimestampMicros", Wire::Plain),
+        LogicalType::TimestampNanos => adapted(utc, "TimestampNanos", Wire::Plain),
+        LogicalType::LocalTimestampMillis => {
+            adapted(chrono("NaiveDateTime"), "LocalTimestampMillis", Wire::Plain)
+        }
+        LogicalType::LocalTimestampMicros => {
+            adapted(chrono("NaiveDateTime"), "LocalTimestampMicros", Wire::Plain)
+        }
+        LogicalType::LocalTimestampNanos => {
+            adapted(chrono("NaiveDateTime"), "LocalTimestampNanos", Wire::Plain)
+        }
+        LogicalType::Decimal { precision, scale } => {
+            let (precision, scale) = (
+                Literal::u32_unsuffixed(precision),
+                Literal::u32_unsuffixed(scale),
+            );
+            Adapted {
+                rust: quote! { ::eventschema::__private::bigdecimal::BigDecimal },
+                adapter: quote! { ::eventschema::logical::DecimalBytes<#precision, #scale> },
+                wire: Wire::Bytes,
+            }
+        }
+        // `big-decimal` carries its scale in each value, which the adapters do not model;
+        // `duration` only exists on `fixed`.
+        LogicalType::BigDecimal | LogicalType::Duration => return None,
+    })
+}
+
+impl Generator<'_> {
+    /// The adapter `schema` needs in a struct field, if any.
+    fn adapter(&self, schema: &Schema) -> Option<Adapted> {
+        match schema {
+            Schema::Primitive {
+                logical: Some(logical),
+                ..
+            } if logical_adapter(*logical).is_some() => logical_adapter(*logical),
+            Schema::Primitive {
+                kind: Primitive::Bytes,
+                ..
+            } => Some(adapted(quote! { Vec<u8> }, "RawBytes", Wire::Raw)),
+            Schema::Named(index) => {
+                let named = self.schema.named(*index)?;
+                let NamedKind::Fixed { size } = named.kind else {
+                    return None;
+                };
+                Some(match named.logical {
+                    Some(LogicalType::Uuid) if size == 16 => adapted(
+                        quote! { ::eventschema::__private::uuid::Uuid },
+                        "UuidFixed",
+                        Wire::Bytes,
+                    ),
+                    Some(LogicalType::Duration) if size == 12 => adapted(
+                        quote! { ::eventschema::logical::Duration },
+                        "DurationFixed",
+                        Wire::Bytes,
+                    ),
+                    Some(LogicalType::Decimal { precision, scale }) => {
+                        let size = Literal::usize_unsuffixed(usize::try_from(size).ok()?);
+                        let (precision, scale) = (
+                            Literal::u32_unsuffixed(precision),
+                            Literal::u32_unsuffixed(scale),
+                        );
+                        Adapted {
+                            rust: quote! { ::eventschema::__private::bigdecimal::BigDecimal },
+                            adapter: quote! {
+                                ::eventschema::logical::DecimalFixed<#size, #precision, #scale>
+                            },
+                            wire: Wire::Bytes,
+                        }
+                    }
+                    _ => adapted(quote! { Vec<u8> }, "RawBytes", Wire::Raw),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether an adapted type occurs under `schema` outside a named type (which has its
+    /// own fields) and outside a union enum (whose variants carry their own adapters).
+    fn needs_adapter(&self, schema: &Schema) -> bool {
+        self.adapter(schema).is_some()
+            || match schema {
+                Schema::Array { items: inner, .. } | Schema::Map { values: inner, .. } => {
+                    self.needs_adapter(inner)
+                }
+                Schema::Union(branches) => match optional_branch(branches) {
+                    Some(only) => self.needs_adapter(only),
+                    None => false,
+                },
+                _ => false,
+            }
+    }
+
+    /// The `#[serde(serialize_with, deserialize_with)]` attribute of a field or union
+    /// variant of type `schema`: the value itself, `Option`, `Vec` or map of an adapted
+    /// type. Deeper nesting (`Vec<Option<_>>`, ...) is reported as unsupported.
+    fn with_attribute(&mut self, schema: &Schema, pointer: &str) -> TokenStream {
+        let (shape, inner) = if let Some(adapted) = self.adapter(schema) {
+            ("field", Some(adapted))
+        } else {
+            match schema {
+                Schema::Union(branches) => match optional_branch(branches) {
+                    Some(only) => ("option", self.nested(only, pointer)),
+                    None => ("field", None),
+                },
+                Schema::Array { items, .. } => ("vec", self.nested(items, pointer)),
+                Schema::Map { values, .. } => ("map", self.nested(values, pointer)),
+                _ => ("field", None),
+            }
+        };
+        let Some(adapted) = inner else {
+            return TokenStream::new();
+        };
+        let adapter = adapted.adapter.to_string().replace(' ', "");
+        let serialize = format!("::eventschema::logical::{shape}::serialize::<{adapter},_>");
+        let deserialize = format!("::eventschema::logical::{shape}::deserialize::<{adapter},_>");
+        quote! { #[serde(serialize_with = #serialize, deserialize_with = #deserialize)] }
+    }
+
+    /// The adapter of a type one level inside an `Option`, `Vec` or map; anything deeper
+    /// that needs one is a problem.
+    fn nested(&mut self, schema: &Schema, pointer: &str) -> Option<Adapted> {
+        if let Some(adapted) = self.adapter(schema) {
+            return Some(adapted);
+        }
+        let deeper = match schema {
+            Schema::Array { items: inner, .. } | Schema::Map { values: inner, .. } => {
+                self.needs_adapter(inner)
+            }
+            Schema::Union(branches) => optional_branch(branches)
+                .map(|only| self.needs_adapter(only))
+                .unwrap_or(false),
+            _ => false,
+        };
+        if deeper {
+            self.problems.push(Problem::new(
+                pointer,
+                "bytes, fixed or a logical type nested two levels deep in arrays, maps and \
+                 optional values is not supported; wrap the inner level in a record",
+            ));
+        }
+        None
+    }
+}
+
+/// The one non-null branch of a `["null", T]` union.
+fn optional_branch(branches: &[Schema]) -> Option<&Schema> {
+    let mut others = branches.iter().filter(|b| !is_null(b));
+    match (null_branch(branches), others.next(), others.next()) {
+        (true, Some(only), None) => Some(only),
+        _ => None,
     }
 }
 

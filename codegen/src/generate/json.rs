@@ -59,6 +59,7 @@ pub(super) fn module(
         in_progress: BTreeSet::new(),
         problems: Vec::new(),
         last_enum: None,
+        adapt_time: false,
         root_fields: Vec::new(),
         collect_root: true,
     };
@@ -94,6 +95,8 @@ struct Generator<'a> {
     root_fields: Vec<RootField>,
     /// The next object generated is the root (a `$ref` to `#` generates it again).
     collect_root: bool,
+    /// The property being typed is a `format: time` string that gets an adapter.
+    adapt_time: bool,
 }
 
 fn doc(schema: &Value) -> TokenStream {
@@ -149,7 +152,20 @@ impl Generator<'_> {
         let nullable = types.contains(&"null");
         let others: Vec<&str> = types.into_iter().filter(|t| *t != "null").collect();
         let inner = match others.as_slice() {
-            [primitive @ ("string" | "integer" | "number" | "boolean")] => {
+            ["string"] => match schema.get("format").and_then(Value::as_str) {
+                // chrono and uuid read and write these formats with their own serde impls.
+                Some("uuid") => quote! { ::eventschema::__private::uuid::Uuid },
+                Some("date") => quote! { ::eventschema::__private::chrono::NaiveDate },
+                Some("date-time") => quote! {
+                    ::eventschema::__private::chrono::DateTime<::eventschema::__private::chrono::Utc>
+                },
+                // A full-time has an offset, which chrono's `NaiveTime` does not read: adapted.
+                Some("time") if self.adapt_time => {
+                    quote! { ::eventschema::__private::chrono::NaiveTime }
+                }
+                _ => crate::types::json_primitive("string").unwrap_or_else(value_type),
+            },
+            [primitive @ ("integer" | "number" | "boolean")] => {
                 crate::types::json_primitive(primitive).unwrap_or_else(value_type)
             }
             ["array"] => {
@@ -296,7 +312,24 @@ impl Generator<'_> {
                 );
                 let context = format!("{name}{}", pascal(property));
                 self.last_enum = None;
+                let time = is_time(property_schema);
+                self.adapt_time = time;
                 let (ty, nullable) = self.ty(property_schema, &field_pointer, &context);
+                self.adapt_time = false;
+                let with = time.then(|| {
+                    let shape = if nullable || !required.contains(property.as_str()) {
+                        "option"
+                    } else {
+                        "field"
+                    };
+                    let serialize = format!(
+                        "::eventschema::logical::{shape}::serialize::<::eventschema::logical::Rfc3339Time,_>"
+                    );
+                    let deserialize = format!(
+                        "::eventschema::logical::{shape}::deserialize::<::eventschema::logical::Rfc3339Time,_>"
+                    );
+                    quote! { #[serde(serialize_with = #serialize, deserialize_with = #deserialize)] }
+                });
                 if is_root {
                     let own_enum = property_schema.get("enum").is_some()
                         && property_schema.get("$ref").is_none();
@@ -312,7 +345,7 @@ impl Generator<'_> {
                 let rename = (rust != *property).then(|| quote! { #[serde(rename = #property)] });
                 let field_doc = doc(property_schema);
                 if required.contains(property.as_str()) {
-                    fields.push(quote! { #field_doc #rename pub #field_ident: #ty });
+                    fields.push(quote! { #field_doc #rename #with pub #field_ident: #ty });
                 } else {
                     let ty = if nullable {
                         ty
@@ -323,6 +356,7 @@ impl Generator<'_> {
                         #field_doc
                         #rename
                         #[serde(default, skip_serializing_if = "Option::is_none")]
+                        #with
                         pub #field_ident: #ty
                     });
                 }
@@ -337,6 +371,18 @@ impl Generator<'_> {
             pub struct #type_ident { #(#fields),* }
         });
     }
+}
+
+/// A property that is a string (or string-or-null) in `format: time`.
+fn is_time(schema: &Value) -> bool {
+    let string = match schema.get("type") {
+        Some(Value::String(one)) => one == "string",
+        Some(Value::Array(many)) => {
+            many.iter().any(|t| t == "string") && many.iter().all(|t| t == "string" || t == "null")
+        }
+        _ => false,
+    };
+    string && schema.get("format").and_then(Value::as_str) == Some("time")
 }
 
 /// A schema without `type` that still lists `properties` is an object.

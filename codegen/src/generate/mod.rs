@@ -10,6 +10,7 @@ mod json;
 pub(crate) mod names;
 mod upcast;
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use eventschema_core::{Limits, ParsedSchema, SchemaType};
@@ -92,8 +93,19 @@ impl Problem {
     }
 }
 
+/// Registry schema ids by subject and version (from a lock file), for `Event::SCHEMA_ID`.
+pub type SchemaIds = BTreeMap<(String, i32), u64>;
+
 /// Generates the code for every subject of `folder`.
 pub fn generate(folder: &SchemaFolder) -> Result<GeneratedCode, GenerateErrors> {
+    generate_with_ids(folder, &SchemaIds::new())
+}
+
+/// As [`generate`], setting `Event::SCHEMA_ID` of each version found in `ids`.
+pub fn generate_with_ids(
+    folder: &SchemaFolder,
+    ids: &SchemaIds,
+) -> Result<GeneratedCode, GenerateErrors> {
     let mut errors = Vec::new();
     let mut modules = Vec::new();
     for subject in folder.subject_names() {
@@ -135,8 +147,18 @@ pub fn generate(folder: &SchemaFolder) -> Result<GeneratedCode, GenerateErrors> 
         }
         let mut items = Vec::new();
         let mut chain = Vec::new();
+        let newest_version = generated.last().map(|(file, ..)| file.version);
         for (file, parsed, module, shape) in generated {
-            let event = event_impl(subject, file.version, parsed, &module.root);
+            let event = event_impl(
+                subject,
+                file.version,
+                parsed,
+                &module.root,
+                EventOptions {
+                    newest: Some(file.version) == newest_version,
+                    schema_id: ids.get(&(subject.to_owned(), file.version)).copied(),
+                },
+            );
             let doc = format!(
                 " Version {} of `{subject}` (`{}`).",
                 file.version, file.path
@@ -230,8 +252,32 @@ fn newest_items(subject: &str, chain: &[Version<'_>], newest: &Version<'_>) -> T
     }
 }
 
-fn event_impl(subject: &str, version: i32, parsed: &ParsedSchema, root: &str) -> TokenStream {
+/// What an `Event` impl needs beyond the schema.
+struct EventOptions {
+    /// The newest version reads every version through the subject's `decode_any`.
+    newest: bool,
+    schema_id: Option<u64>,
+}
+
+fn event_impl(
+    subject: &str,
+    version: i32,
+    parsed: &ParsedSchema,
+    root: &str,
+    options: EventOptions,
+) -> TokenStream {
     let root = ident(root);
+    let schema_id = options.schema_id.map(|id| {
+        let id = Literal::u64_unsuffixed(id);
+        quote! { const SCHEMA_ID: Option<u64> = Some(#id); }
+    });
+    let decode_version = options.newest.then(|| {
+        quote! {
+            fn decode_version(version: u32, bytes: &[u8]) -> Result<Self, ::eventschema::CodecError> {
+                super::decode_any(version, bytes)
+            }
+        }
+    });
     let version = u32::try_from(version).unwrap_or_default();
     let schema = parsed.canonical_string();
     let (schema_type, content_type, encode, decode) = match parsed.schema_type() {
@@ -256,8 +302,10 @@ fn event_impl(subject: &str, version: i32, parsed: &ParsedSchema, root: &str) ->
             const SCHEMA_TYPE: ::eventschema::SchemaType = ::eventschema::SchemaType::#schema_type;
             const SCHEMA: &'static str = #schema;
             const CONTENT_TYPE: &'static str = #content_type;
+            #schema_id
             fn encode(&self) -> Result<Vec<u8>, ::eventschema::CodecError> { #encode }
             fn decode(bytes: &[u8]) -> Result<Self, ::eventschema::CodecError> { #decode }
+            #decode_version
         }
     }
 }

@@ -345,7 +345,27 @@ impl AvroStep<'_, '_> {
                 describe(r, self.to)
             )),
             (Schema::Union(_), _) => Err(format!("a union narrowed to {}", describe(r, self.to))),
-            (Schema::Primitive { kind: a, .. }, Schema::Primitive { kind: b, .. }) => {
+            (
+                Schema::Primitive {
+                    kind: a,
+                    logical: la,
+                    ..
+                },
+                Schema::Primitive {
+                    kind: b,
+                    logical: lb,
+                    ..
+                },
+            ) => {
+                if la != lb {
+                    // Different Rust types (e.g. `i64` and `DateTime<Utc>`): the meaning
+                    // changed, which only the application can map.
+                    return Err(format!(
+                        "logical type changed from {} to {}",
+                        la.map_or(a.name(), |l| l.name()),
+                        lb.map_or(b.name(), |l| l.name())
+                    ));
+                }
                 primitive(*a, *b, input)
             }
             (Schema::Array { items: wi, .. }, Schema::Array { items: ri, .. }) => {
@@ -423,7 +443,9 @@ impl AvroStep<'_, '_> {
             ));
         }
         match (&w.kind, &r.kind) {
-            (NamedKind::Fixed { size: a }, NamedKind::Fixed { size: b }) if a == b => {
+            (NamedKind::Fixed { size: a }, NamedKind::Fixed { size: b })
+                if a == b && w.logical == r.logical =>
+            {
                 Ok((input, false))
             }
             (
