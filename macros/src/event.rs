@@ -428,16 +428,16 @@ fn from_lock(
     } else {
         Format::Avro
     };
-    if let Some((given, format_span)) = attrs.format {
-        if given != format {
-            return Err(syn::Error::new(
-                format_span,
-                format!(
-                    "`format` contradicts the lock, which says `{subject}` version {version} is {}",
-                    entry.schema_type
-                ),
-            ));
-        }
+    if let Some((given, format_span)) = attrs.format
+        && given != format
+    {
+        return Err(syn::Error::new(
+            format_span,
+            format!(
+                "`format` contradicts the lock, which says `{subject}` version {version} is {}",
+                entry.schema_type
+            ),
+        ));
     }
     check_schema(format, &text, &cache_relative, span, ident, wire)?;
     Ok(Locked {

@@ -344,8 +344,10 @@ fn lock_fixture_inputs() -> Vec<eventschema_codegen::lock::Fetched> {
             version,
             id,
             schema_type: schema_type.to_owned(),
-            text: std::fs::read_to_string(repo().join(format!("schemas/{subject}/{version}.{ext}")))
-                .unwrap(),
+            text: std::fs::read_to_string(
+                repo().join(format!("schemas/{subject}/{version}.{ext}")),
+            )
+            .unwrap(),
         },
     )
     .collect()
@@ -364,11 +366,28 @@ fn lock_fixture_is_current() {
     let fresh_lock = fresh.path().join("eventschema.lock");
     Lock::write(&fresh_lock, "http://registry:8081", &lock_fixture_inputs()).unwrap();
     let read = |p: &Path| std::fs::read_to_string(p).unwrap();
-    assert_eq!(read(&fixture), read(&fresh_lock), "rerun with EVENTSCHEMA_UPDATE_FIXTURES=1");
+    assert_eq!(
+        read(&fixture),
+        read(&fresh_lock),
+        "rerun with EVENTSCHEMA_UPDATE_FIXTURES=1"
+    );
     let lock = Lock::read(&fixture).unwrap().unwrap();
     for entry in &lock.schemas {
-        let cached = |lock: &Path| read(&lock.parent().unwrap().join(CACHE_DIR).join(entry.cache_path()));
-        assert_eq!(cached(&fixture), cached(&fresh_lock), "{}", entry.cache_path());
+        let cached = |lock: &Path| {
+            read(
+                &lock
+                    .parent()
+                    .unwrap()
+                    .join(CACHE_DIR)
+                    .join(entry.cache_path()),
+            )
+        };
+        assert_eq!(
+            cached(&fixture),
+            cached(&fresh_lock),
+            "{}",
+            entry.cache_path()
+        );
     }
     // And codegen's locked build accepts it as it is.
     lock.load(&fixture).unwrap();
@@ -474,8 +493,14 @@ fn a_lock_entry_sets_the_schema_id_and_format() {
     })
     .unwrap()
     .to_string();
-    assert!(out.contains(":: core :: option :: Option :: Some (105u64)"), "{out}");
+    assert!(
+        out.contains(":: core :: option :: Option :: Some (105u64)"),
+        "{out}"
+    );
     assert!(out.contains("SchemaType :: Json"), "{out}");
-    assert!(out.contains("\"/tests/fixtures/lock/.eventschema/payments.payment-failed/2.json\""), "{out}");
+    assert!(
+        out.contains("\"/tests/fixtures/lock/.eventschema/payments.payment-failed/2.json\""),
+        "{out}"
+    );
     assert!(out.contains("include_bytes"), "{out}");
 }
