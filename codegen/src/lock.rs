@@ -186,6 +186,22 @@ impl Lock {
             .map(String::as_str)
     }
 
+    /// The entry for `subject` at `version`, if locked.
+    pub fn entry(&self, subject: &str, version: i32) -> Option<&LockedSchema> {
+        self.schemas
+            .iter()
+            .find(|s| s.subject == subject && s.version == version)
+    }
+
+    /// The locked versions of `subject`, in lock order (ascending).
+    pub fn versions(&self, subject: &str) -> Vec<i32> {
+        self.schemas
+            .iter()
+            .filter(|s| s.subject == subject)
+            .map(|s| s.version)
+            .collect()
+    }
+
     /// Reads the cache folder, checking that it holds exactly the locked schemas with their
     /// fingerprints; returns the folder and the ids to generate with.
     pub fn load(&self, lock_path: &Path) -> Result<(SchemaFolder, SchemaIds), LockError> {
@@ -196,17 +212,7 @@ impl Lock {
         }
         let mut files = Vec::new();
         for (relative, locked) in &expected {
-            let path = cache.join(relative);
-            let bytes = std::fs::read(&path).map_err(io(&path))?;
-            let actual = fingerprint(&bytes);
-            if actual != locked.fingerprint {
-                return Err(LockError::Fingerprint {
-                    path,
-                    locked: locked.fingerprint.clone(),
-                    actual,
-                });
-            }
-            files.push((relative.clone(), bytes));
+            files.push((relative.clone(), read_cached(lock_path, locked)?));
         }
         if let Ok(subjects) = std::fs::read_dir(&cache) {
             for subject in subjects.flatten() {
@@ -231,6 +237,23 @@ impl Lock {
             .collect();
         Ok((folder, ids))
     }
+}
+
+/// The cached text of one locked schema (`.eventschema/<subject>/<version>.<ext>` next to
+/// the lock at `lock_path`), verified against the lock's fingerprint. Shared by locked builds
+/// and `#[derive(Event)]`'s `lock = "..."`, so both trust a cache file on the same terms.
+pub fn read_cached(lock_path: &Path, locked: &LockedSchema) -> Result<Vec<u8>, LockError> {
+    let path = cache_dir(lock_path).join(locked.cache_path());
+    let bytes = std::fs::read(&path).map_err(io(&path))?;
+    let actual = fingerprint(&bytes);
+    if actual != locked.fingerprint {
+        return Err(LockError::Fingerprint {
+            path,
+            locked: locked.fingerprint.clone(),
+            actual,
+        });
+    }
+    Ok(bytes)
 }
 
 /// Fetches every version of `subjects` from the registry at `url`, on a runtime of its own

@@ -36,7 +36,8 @@ impl Format {
     }
 }
 
-const CONTAINER_KEYS: &str = "subject, version, type, schema, format, id, namespace, previous";
+const CONTAINER_KEYS: &str =
+    "subject, version, type, schema, lock, format, id, namespace, previous";
 
 /// `#[event(...)]` on the struct.
 #[derive(Debug)]
@@ -46,6 +47,8 @@ pub struct EventAttrs {
     pub version: Option<(u32, Span)>,
     pub event_type: Option<LitStr>,
     pub schema: Option<LitStr>,
+    /// `lock = "path"`, or a bare `lock` (the default file name, at the attribute's span).
+    pub lock: Option<LitStr>,
     pub format: Option<(Format, Span)>,
     pub id: Option<u64>,
     pub namespace: Option<LitStr>,
@@ -113,6 +116,7 @@ impl EventAttrs {
         let mut version = None;
         let mut event_type = None;
         let mut schema = None;
+        let mut lock = None;
         let mut format = None;
         let mut id = None;
         let mut namespace = None;
@@ -138,6 +142,14 @@ impl EventAttrs {
                     }
                     "type" => set_once(&mut event_type, lit_str(&meta, &key)?, &key),
                     "schema" => set_once(&mut schema, lit_str(&meta, &key)?, &key),
+                    "lock" => {
+                        let lit = if meta.input.peek(syn::Token![=]) {
+                            lit_str(&meta, &key)?
+                        } else {
+                            LitStr::new(eventschema_codegen::lock::LOCK_FILE, key.span())
+                        };
+                        set_once(&mut lock, lit, &key)
+                    }
                     "format" => {
                         let lit = lit_str(&meta, &key)?;
                         set_once(&mut format, (Format::parse(&lit)?, lit.span()), &key)
@@ -175,6 +187,7 @@ impl EventAttrs {
             version,
             event_type,
             schema,
+            lock,
             format,
             id,
             namespace,

@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
+use eventschema_codegen::lock::{CACHE_DIR, Lock, read_cached};
 use eventschema_core::{Limits, ParsedSchema, SchemaType};
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields};
@@ -98,8 +99,16 @@ pub fn expand(input: DeriveInput, manifest_dir: &Path) -> syn::Result<TokenStrea
     }
 
     let mut version = attrs.version.map_or(1, |(version, _)| version);
-    let (format, schema_expr) = match &attrs.schema {
-        Some(path) => {
+    let mut locked_id = None;
+    let mut lock_include = None;
+    let (format, schema_expr) = match (&attrs.schema, &attrs.lock) {
+        (Some(_), Some(lock)) => {
+            return Err(syn::Error::new(
+                lock.span(),
+                "give either `schema` (a schema file) or `lock` (an eventschema.lock entry), not both",
+            ));
+        }
+        (Some(path), None) => {
             let relative = path.value();
             let by_extension = Format::of_path(&relative);
             let format = match (by_extension, attrs.format) {
@@ -145,33 +154,23 @@ pub fn expand(input: DeriveInput, manifest_dir: &Path) -> syn::Result<TokenStrea
                     ),
                 )
             })?;
-            let schema_type = match format {
-                Format::Avro => SchemaType::Avro,
-                Format::Json => SchemaType::Json,
-            };
-            let parsed = ParsedSchema::parse_standalone(schema_type, &text, &Limits::default())
-                .map_err(|e| {
-                    syn::Error::new(
-                        path.span(),
-                        format!("schema `{relative}` is not a valid {schema_type} schema: {e}"),
-                    )
-                })?;
-            match &parsed {
-                ParsedSchema::Avro(avro) => check::check_avro(avro, &relative, ident, &wire)?,
-                ParsedSchema::Json(_) => {
-                    let document: serde_json::Value = serde_json::from_str(&text)
-                        .map_err(|e| syn::Error::new(path.span(), e.to_string()))?;
-                    check::check_json(&document, &relative, ident, &wire)?;
-                }
-            }
-            // include_str! makes cargo rebuild the crate when the schema file changes.
-            let literal = syn::LitStr::new(&format!("/{relative}"), path.span());
+            check_schema(format, &text, &relative, path.span(), ident, &wire)?;
+            (format, include(&relative, path.span(), IncludeAs::Str))
+        }
+        (None, Some(lock)) => {
+            let locked = from_lock(&attrs, lock, manifest_dir, ident, &wire)?;
+            locked_id = Some(locked.id);
+            lock_include = Some(include(
+                &locked.lock_relative,
+                lock.span(),
+                IncludeAs::Bytes,
+            ));
             (
-                format,
-                quote! { ::core::include_str!(::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), #literal)) },
+                locked.format,
+                include(&locked.cache_relative, lock.span(), IncludeAs::Str),
             )
         }
-        None => {
+        (None, None) => {
             let format = attrs.format.map_or(Format::Avro, |(format, _)| format);
             let doc = doc_comment(&input.attrs);
             let namespace = attrs.namespace.as_ref().map(syn::LitStr::value);
@@ -185,7 +184,7 @@ pub fn expand(input: DeriveInput, manifest_dir: &Path) -> syn::Result<TokenStrea
             (format, quote! { #text })
         }
     };
-    if attrs.namespace.is_some() && attrs.schema.is_some() {
+    if attrs.namespace.is_some() && (attrs.schema.is_some() || attrs.lock.is_some()) {
         return Err(syn::Error::new(
             attrs
                 .namespace
@@ -211,7 +210,7 @@ pub fn expand(input: DeriveInput, manifest_dir: &Path) -> syn::Result<TokenStrea
             quote! { ::eventschema::json_decode(bytes) },
         ),
     };
-    let schema_id = attrs.id.map(|id| {
+    let schema_id = attrs.id.or(locked_id).map(|id| {
         quote! { const SCHEMA_ID: ::core::option::Option<u64> = ::core::option::Option::Some(#id); }
     });
     let key_fn = |name: TokenStream, field: Option<(syn::Ident, syn::Type)>| {
@@ -288,6 +287,164 @@ pub fn expand(input: DeriveInput, manifest_dir: &Path) -> syn::Result<TokenStrea
             #decode_version
         }
         #previous_checks
+        #lock_include
+    })
+}
+
+/// Parses `text` with `core` and runs the field check; `label` names the schema in messages.
+fn check_schema(
+    format: Format,
+    text: &str,
+    label: &str,
+    span: Span,
+    ident: &syn::Ident,
+    wire: &[WireField],
+) -> syn::Result<()> {
+    let schema_type = match format {
+        Format::Avro => SchemaType::Avro,
+        Format::Json => SchemaType::Json,
+    };
+    let parsed =
+        ParsedSchema::parse_standalone(schema_type, text, &Limits::default()).map_err(|e| {
+            syn::Error::new(
+                span,
+                format!("schema `{label}` is not a valid {schema_type} schema: {e}"),
+            )
+        })?;
+    match &parsed {
+        ParsedSchema::Avro(avro) => check::check_avro(avro, label, ident, wire),
+        ParsedSchema::Json(_) => {
+            let document: serde_json::Value =
+                serde_json::from_str(text).map_err(|e| syn::Error::new(span, e.to_string()))?;
+            check::check_json(&document, label, ident, wire)
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum IncludeAs {
+    Str,
+    Bytes,
+}
+
+/// `include_str!`/`include_bytes!` of a file under the crate root: the compiler records it
+/// as an input, so cargo rebuilds the crate when it changes.
+fn include(relative: &str, span: Span, kind: IncludeAs) -> TokenStream {
+    let literal = syn::LitStr::new(&format!("/{relative}"), span);
+    let path = quote! { ::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), #literal) };
+    match kind {
+        IncludeAs::Str => quote! { ::core::include_str!(#path) },
+        IncludeAs::Bytes => quote! { const _: &[u8] = ::core::include_bytes!(#path); },
+    }
+}
+
+/// What a lock entry gives the derive once its cached text has passed the check.
+struct Locked {
+    format: Format,
+    id: u64,
+    lock_relative: String,
+    cache_relative: String,
+}
+
+/// `lock = "..."`: the entry for the event's subject and version in the lock file, its cached
+/// text verified against the lock's fingerprint by codegen's own reader, then the same field
+/// check as a schema file.
+fn from_lock(
+    attrs: &EventAttrs,
+    lock: &syn::LitStr,
+    manifest_dir: &Path,
+    ident: &syn::Ident,
+    wire: &[WireField],
+) -> syn::Result<Locked> {
+    let span = lock.span();
+    let lock_relative = lock.value();
+    let subject = attrs.subject.value();
+    let Some((version, version_span)) = attrs.version else {
+        return Err(syn::Error::new(
+            span,
+            "`lock` needs a `version`: add version = N (the locked version this struct is)",
+        ));
+    };
+    if let Some(id) = attrs.id {
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "`id = {id}` and `lock` both set the schema id: the lock has the registry's id, remove `id`"
+            ),
+        ));
+    }
+    let lock_path = manifest_dir.join(&lock_relative);
+    let parsed = match Lock::read(&lock_path) {
+        Ok(Some(parsed)) => parsed,
+        Ok(None) => {
+            return Err(syn::Error::new(
+                span,
+                format!(
+                    "no lock file `{lock_relative}` (paths are relative to the crate root, {}); write it with `eventschema generate --registry URL --subject {subject} --update`",
+                    manifest_dir.display()
+                ),
+            ));
+        }
+        Err(e) => return Err(syn::Error::new(span, format!("cannot use lock file: {e}"))),
+    };
+    let locked_version = i32::try_from(version)
+        .map_err(|_| syn::Error::new(version_span, "`version` is out of range"))?;
+    let Some(entry) = parsed.entry(&subject, locked_version) else {
+        let versions = parsed.versions(&subject);
+        let known = if versions.is_empty() {
+            format!("subject `{subject}` is not in the lock")
+        } else {
+            let list: Vec<String> = versions.iter().map(ToString::to_string).collect();
+            format!("it locks `{subject}` at version(s) {}", list.join(", "))
+        };
+        return Err(syn::Error::new(
+            version_span,
+            format!(
+                "`{lock_relative}` has no entry for `{subject}` version {version}: {known} (refresh the lock with --update)"
+            ),
+        ));
+    };
+    let bytes = read_cached(&lock_path, entry).map_err(|e| {
+        syn::Error::new(
+            span,
+            format!("cannot use lock entry `{subject}` version {version}: {e}"),
+        )
+    })?;
+    let lock_dir = Path::new(&lock_relative)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty());
+    let cache_relative = match lock_dir {
+        Some(dir) => format!("{}/{CACHE_DIR}/{}", dir.display(), entry.cache_path()),
+        None => format!("{CACHE_DIR}/{}", entry.cache_path()),
+    };
+    let text = String::from_utf8(bytes).map_err(|_| {
+        syn::Error::new(
+            span,
+            format!("cached schema `{cache_relative}` is not UTF-8"),
+        )
+    })?;
+    let format = if entry.schema_type.eq_ignore_ascii_case("JSON") {
+        Format::Json
+    } else {
+        Format::Avro
+    };
+    if let Some((given, format_span)) = attrs.format
+        && given != format
+    {
+        return Err(syn::Error::new(
+            format_span,
+            format!(
+                "`format` contradicts the lock, which says `{subject}` version {version} is {}",
+                entry.schema_type
+            ),
+        ));
+    }
+    check_schema(format, &text, &cache_relative, span, ident, wire)?;
+    Ok(Locked {
+        format,
+        id: entry.id,
+        lock_relative,
+        cache_relative,
     })
 }
 

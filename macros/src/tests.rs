@@ -192,7 +192,7 @@ fn malformed_attributes() {
     let cases = [
         (
             quote! { #[event(subject = "s", colour = "red")] struct E { a: i32 } },
-            "unknown `event` attribute `colour`; expected one of subject, version, type, schema, format, id, namespace, previous",
+            "unknown `event` attribute `colour`; expected one of subject, version, type, schema, lock, format, id, namespace, previous",
         ),
         (
             quote! { #[event(subject = "s", version = 0)] struct E { a: i32 } },
@@ -323,4 +323,184 @@ fn the_version_comes_from_the_schema_file_name_and_must_agree_with_it() {
             "`version = 3` but the schema file `schemas/inventory.stock-released/2.avsc` is version 2 (schemas/ folder convention)"
         ]
     );
+}
+
+/// The fixture lock of `tests/fixtures/lock/`: three versions of `orders.order-placed`
+/// (Avro) and two of `payments.payment-failed` (JSON Schema), ids 101..=105.
+const LOCK_FIXTURE: &str = "tests/fixtures/lock/eventschema.lock";
+
+fn lock_fixture_inputs() -> Vec<eventschema_codegen::lock::Fetched> {
+    [
+        ("orders.order-placed", 1, 101, "AVRO", "avsc"),
+        ("orders.order-placed", 2, 102, "AVRO", "avsc"),
+        ("orders.order-placed", 3, 103, "AVRO", "avsc"),
+        ("payments.payment-failed", 1, 104, "JSON", "json"),
+        ("payments.payment-failed", 2, 105, "JSON", "json"),
+    ]
+    .into_iter()
+    .map(
+        |(subject, version, id, schema_type, ext)| eventschema_codegen::lock::Fetched {
+            subject: subject.to_owned(),
+            version,
+            id,
+            schema_type: schema_type.to_owned(),
+            text: std::fs::read_to_string(
+                repo().join(format!("schemas/{subject}/{version}.{ext}")),
+            )
+            .unwrap(),
+        },
+    )
+    .collect()
+}
+
+/// The fixture is what codegen's own writer produces from `schemas/` today (so its
+/// fingerprints are right); `EVENTSCHEMA_UPDATE_FIXTURES=1` rewrites it.
+#[test]
+fn lock_fixture_is_current() {
+    use eventschema_codegen::lock::{CACHE_DIR, Lock};
+    let fixture = repo().join(LOCK_FIXTURE);
+    if std::env::var_os("EVENTSCHEMA_UPDATE_FIXTURES").is_some() {
+        Lock::write(&fixture, "http://registry:8081", &lock_fixture_inputs()).unwrap();
+    }
+    let fresh = tempfile::tempdir().unwrap();
+    let fresh_lock = fresh.path().join("eventschema.lock");
+    Lock::write(&fresh_lock, "http://registry:8081", &lock_fixture_inputs()).unwrap();
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap();
+    assert_eq!(
+        read(&fixture),
+        read(&fresh_lock),
+        "rerun with EVENTSCHEMA_UPDATE_FIXTURES=1"
+    );
+    let lock = Lock::read(&fixture).unwrap().unwrap();
+    for entry in &lock.schemas {
+        let cached = |lock: &Path| {
+            read(
+                &lock
+                    .parent()
+                    .unwrap()
+                    .join(CACHE_DIR)
+                    .join(entry.cache_path()),
+            )
+        };
+        assert_eq!(
+            cached(&fixture),
+            cached(&fresh_lock),
+            "{}",
+            entry.cache_path()
+        );
+    }
+    // And codegen's locked build accepts it as it is.
+    lock.load(&fixture).unwrap();
+}
+
+#[test]
+fn expansion_with_a_lock_entry() {
+    let out = derive(quote! {
+        #[event(subject = "orders.order-placed", version = 3, lock = "tests/fixtures/lock/eventschema.lock")]
+        pub struct OrderPlaced {
+            #[event(key)]
+            pub order_id: String,
+            pub buyer_id: String,
+            pub total_cents: i64,
+            pub currency: String,
+            pub notes: Option<String>,
+            pub channel: Channel,
+            pub lines: Vec<OrderLine>,
+            pub attributes: ::std::collections::BTreeMap<String, String>,
+        }
+    })
+    .unwrap();
+    insta::assert_snapshot!(pretty(out));
+}
+
+#[test]
+fn a_lock_entry_gets_the_same_field_check_as_a_schema_file() {
+    let fields = quote! {
+        pub struct OrderPlaced {
+            pub order_id: String,
+            pub customer_id: String,
+            pub total_cents: String,
+            pub currency: Option<String>,
+            pub notes: String,
+            pub channel: Channel,
+            pub lines: Vec<String>,
+            pub attributes: ::std::collections::BTreeMap<String, String>,
+            pub extra: bool,
+        }
+    };
+    let by_file = derive_error(quote! {
+        #[event(subject = "orders.order-placed", version = 3, schema = "schemas/orders.order-placed/3.avsc")]
+        #fields
+    });
+    let by_lock = derive_error(quote! {
+        #[event(subject = "orders.order-placed", version = 3, lock = "tests/fixtures/lock/eventschema.lock")]
+        #fields
+    });
+    let by_lock: Vec<String> = by_lock
+        .into_iter()
+        .map(|e| {
+            e.replace(
+                "tests/fixtures/lock/.eventschema/orders.order-placed/3.avsc",
+                "schemas/orders.order-placed/3.avsc",
+            )
+        })
+        .collect();
+    assert_eq!(by_file, by_lock);
+    assert!(by_file.len() >= 6, "{by_file:#?}");
+}
+
+#[test]
+fn lock_rules() {
+    let struct_ = quote! { pub struct OrderPlaced { pub order_id: String } };
+    let cases = [
+        quote! { #[event(subject = "orders.order-placed", version = 3, lock = "tests/fixtures/lock/eventschema.lock", schema = "schemas/orders.order-placed/3.avsc")] },
+        quote! { #[event(subject = "orders.order-placed", lock = "tests/fixtures/lock/eventschema.lock")] },
+        quote! { #[event(subject = "orders.order-placed", version = 3, id = 5, lock = "tests/fixtures/lock/eventschema.lock")] },
+        quote! { #[event(subject = "orders.order-placed", version = 9, lock = "tests/fixtures/lock/eventschema.lock")] },
+        quote! { #[event(subject = "orders.order-shipped", version = 1, lock = "tests/fixtures/lock/eventschema.lock")] },
+        quote! { #[event(subject = "orders.order-placed", version = 3, format = "json", lock = "tests/fixtures/lock/eventschema.lock")] },
+        quote! { #[event(subject = "orders.order-placed", version = 3, lock = "tests/fixtures/no-such/eventschema.lock")] },
+        quote! { #[event(subject = "orders.order-placed", version = 3, lock = "tests/fixtures/lock-stale/eventschema.lock")] },
+        quote! { #[event(subject = "orders.order-placed", version = 2, lock = "tests/fixtures/lock-stale/eventschema.lock")] },
+        // A bare `lock` is `eventschema.lock` at the crate root (none at the repository's).
+        quote! { #[event(subject = "orders.order-placed", version = 3, lock)] },
+    ];
+    let errors: Vec<String> = cases
+        .iter()
+        .map(|attr| {
+            let mut errors = derive_error(quote! { #attr #struct_ });
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            errors.remove(0)
+        })
+        .collect();
+    let root = repo().display().to_string();
+    let errors: Vec<String> = errors.iter().map(|e| e.replace(&root, "$REPO")).collect();
+    insta::assert_debug_snapshot!(errors);
+}
+
+#[test]
+fn a_lock_entry_sets_the_schema_id_and_format() {
+    let out = derive(quote! {
+        #[serde(rename_all = "camelCase")]
+        #[event(subject = "payments.payment-failed", version = 2, lock = "tests/fixtures/lock/eventschema.lock")]
+        pub struct PaymentFailed {
+            pub payment_id: String,
+            pub order_id: String,
+            pub reason: Reason,
+            pub attempt: Option<u32>,
+            pub retryable: Option<bool>,
+        }
+    })
+    .unwrap()
+    .to_string();
+    assert!(
+        out.contains(":: core :: option :: Option :: Some (105u64)"),
+        "{out}"
+    );
+    assert!(out.contains("SchemaType :: Json"), "{out}");
+    assert!(
+        out.contains("\"/tests/fixtures/lock/.eventschema/payments.payment-failed/2.json\""),
+        "{out}"
+    );
+    assert!(out.contains("include_bytes"), "{out}");
 }

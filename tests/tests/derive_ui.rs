@@ -4,7 +4,8 @@
 //! the offending tokens; the `pass.rs` cases compile and run.
 //!
 //! Schema paths in the cases are relative to the crate being compiled, which for trybuild is
-//! its generated project: the repository's `schemas/` folder is copied there first. The
+//! its generated project: the repository's `schemas/` folder and the lock fixtures of
+//! `fixtures/lock*` are copied there first. The
 //! expected output is pinned to the toolchain in use; regenerate with `TRYBUILD=overwrite`
 //! after a toolchain upgrade and review the diff.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -32,8 +33,16 @@ fn derive_and_consumer_ui() {
         .join("tests/trybuild/eventschema-tests");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     copy_dir(&root.join("../schemas"), &project.join("schemas"));
+    // `lock` cases: the fixture locks at the paths they have in this repository, and the
+    // good one also at the crate root, where a bare `lock` looks.
+    for fixture in ["lock", "lock-stale"] {
+        let from = root.join("fixtures").join(fixture);
+        copy_dir(&from, &project.join("tests/fixtures").join(fixture));
+    }
+    copy_dir(&root.join("fixtures/lock"), &project);
     let cases = trybuild::TestCases::new();
     cases.pass("ui/derive/pass.rs");
+    cases.pass("ui/derive/pass_lock.rs");
     cases.pass("ui/consumer/pass.rs");
     cases.compile_fail("ui/derive/[!p]*.rs");
     cases.compile_fail("ui/derive/previous_*.rs");
