@@ -14,7 +14,10 @@ use clap::Parser;
 use eventschema::{
     Bus, BusConfig, CodecError, Event, IdempotencyStore, MemoryStore, SchemaType, WhenFull,
 };
-use serde::{Deserialize, Serialize};
+
+#[path = "order_event.rs"]
+mod order_event;
+use order_event::OrderPlaced;
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -28,31 +31,6 @@ struct Args {
     database_url: Option<String>,
     #[arg(long, env = "REDIS_URL")]
     redis_url: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct OrderPlaced {
-    order_id: String,
-    seq: u64,
-    amount_cents: u64,
-    currency: String,
-}
-
-impl Event for OrderPlaced {
-    const TYPE: &'static str = "bench.order.placed";
-    const SUBJECT: &'static str = "bench.order.placed-value";
-    const VERSION: u32 = 1;
-    const SCHEMA_TYPE: SchemaType = SchemaType::Json;
-    const SCHEMA: &'static str = r#"{"type":"object","properties":{"order_id":{"type":"string","minLength":1},"seq":{"type":"integer","minimum":0},"amount_cents":{"type":"integer","minimum":0},"currency":{"type":"string","pattern":"^[A-Z]{3}$"}},"required":["order_id","seq","amount_cents","currency"],"additionalProperties":false}"#;
-    fn partition_key(&self) -> Option<String> {
-        Some(self.order_id.clone())
-    }
-    fn encode(&self) -> Result<Vec<u8>, CodecError> {
-        eventschema::json_encode(self)
-    }
-    fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
-        eventschema::json_decode(bytes)
-    }
 }
 
 /// The same record as Avro (hand-rolled binary encoding: two fields).

@@ -14,9 +14,12 @@ use anyhow::Context as _;
 use clap::Parser;
 use eventschema::transport::nats::{NatsConfig, NatsTransport};
 use eventschema::transport::redis_streams::{RedisStreamsConfig, RedisStreamsTransport};
-use eventschema::{Bus, BusConfig, CodecError, Event, MemoryDlq, MemoryStore, SchemaType};
+use eventschema::{Bus, BusConfig, Event, MemoryDlq, MemoryStore};
 use futures_util::StreamExt as _;
-use serde::{Deserialize, Serialize};
+
+#[path = "order_event.rs"]
+mod order_event;
+use order_event::OrderPlaced;
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -36,31 +39,6 @@ struct Args {
     nats_url: Option<String>,
     #[arg(long, env = "REDIS_URL")]
     redis_url: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct OrderPlaced {
-    order_id: String,
-    seq: u64,
-    amount_cents: u64,
-    currency: String,
-}
-
-impl Event for OrderPlaced {
-    const TYPE: &'static str = "bench.order.placed";
-    const SUBJECT: &'static str = "bench.order.placed-value";
-    const VERSION: u32 = 1;
-    const SCHEMA_TYPE: SchemaType = SchemaType::Json;
-    const SCHEMA: &'static str = r#"{"type":"object","properties":{"order_id":{"type":"string","minLength":1},"seq":{"type":"integer","minimum":0},"amount_cents":{"type":"integer","minimum":0},"currency":{"type":"string","pattern":"^[A-Z]{3}$"}},"required":["order_id","seq","amount_cents","currency"],"additionalProperties":false}"#;
-    fn partition_key(&self) -> Option<String> {
-        Some(self.order_id.clone())
-    }
-    fn encode(&self) -> Result<Vec<u8>, CodecError> {
-        eventschema::json_encode(self)
-    }
-    fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
-        eventschema::json_decode(bytes)
-    }
 }
 
 fn event(i: usize, keys: usize) -> OrderPlaced {
