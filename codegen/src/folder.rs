@@ -134,14 +134,22 @@ pub struct FolderErrors(pub Vec<FolderError>);
 
 impl fmt::Display for FolderErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, error) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str("\n")?;
-            }
-            write!(f, "{error}")?;
-        }
-        Ok(())
+        write_one_per_line(f, &self.0)
     }
+}
+
+/// How the error lists of codegen print: one problem a line, no trailing newline.
+pub(crate) fn write_one_per_line<T: fmt::Display>(
+    f: &mut fmt::Formatter<'_>,
+    items: &[T],
+) -> fmt::Result {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str("\n")?;
+        }
+        write!(f, "{item}")?;
+    }
+    Ok(())
 }
 
 impl std::error::Error for FolderErrors {}

@@ -1028,19 +1028,7 @@ impl Processor {
                         return Settle::Ack;
                     }
                     Ok(Claim::KeyReuse) => {
-                        let error = HandlerError::msg(
-                            ErrorClass::Invalid,
-                            "idempotency key reused with different content",
-                        );
-                        self.dead_letter(
-                            &envelope,
-                            Some(pattern),
-                            "idempotency-key-reuse",
-                            &error,
-                            0,
-                            None,
-                        )
-                        .await;
+                        self.dead_letter_key_reuse(&envelope, pattern).await;
                         return Settle::Ack;
                     }
                     Ok(Claim::InProgress(left)) => {
@@ -1110,21 +1098,7 @@ impl Processor {
                 }
             }
             Ok(Done::Duplicate) => metrics.deduplicated(ty, &self.group),
-            Ok(Done::KeyReuse) => {
-                let error = HandlerError::msg(
-                    ErrorClass::Invalid,
-                    "idempotency key reused with different content",
-                );
-                self.dead_letter(
-                    &envelope,
-                    Some(pattern),
-                    "idempotency-key-reuse",
-                    &error,
-                    0,
-                    None,
-                )
-                .await;
-            }
+            Ok(Done::KeyReuse) => self.dead_letter_key_reuse(&envelope, pattern).await,
             Err(error) => {
                 if let Some((store, token)) = token
                     && let Err(e) = store.release(&key, &token).await
@@ -1192,6 +1166,24 @@ impl Processor {
                 "transactional handler without an inbox",
             )),
         }
+    }
+
+    /// The same idempotency key arrived with other content: never handled, kept as invalid
+    /// (both the store's claim and the inbox's transaction can find this).
+    async fn dead_letter_key_reuse(&self, envelope: &Envelope, pattern: &SubjectPattern) {
+        let error = HandlerError::msg(
+            ErrorClass::Invalid,
+            "idempotency key reused with different content",
+        );
+        self.dead_letter(
+            envelope,
+            Some(pattern),
+            "idempotency-key-reuse",
+            &error,
+            0,
+            None,
+        )
+        .await;
     }
 
     async fn dead_letter(

@@ -66,13 +66,7 @@ pub struct GenerateErrors(pub Vec<GenerateError>);
 
 impl fmt::Display for GenerateErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, error) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str("\n")?;
-            }
-            write!(f, "{error}")?;
-        }
-        Ok(())
+        crate::folder::write_one_per_line(f, &self.0)
     }
 }
 
