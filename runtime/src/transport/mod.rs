@@ -150,3 +150,22 @@ pub trait Transport: Send + Sync + 'static {
     /// fetching (messages not yet acked are redelivered to other instances).
     fn close(&self) -> BoxFuture<'_, ()>;
 }
+
+/// `flush` of a broker transport: poll `busy` until the broker reports nothing left in
+/// flight; a failed read is logged (`what` names it) and polled again, since flush has no
+/// error to return and the broker may come back.
+#[cfg(any(feature = "nats", feature = "redis-streams"))]
+async fn poll_until_idle<F, Fut>(what: &str, mut busy: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<bool, TransportError>>,
+{
+    loop {
+        match busy().await {
+            Ok(false) => return,
+            Ok(true) => {}
+            Err(error) => tracing::warn!(%error, "{what} failed"),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

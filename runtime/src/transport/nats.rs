@@ -292,16 +292,9 @@ impl Transport for NatsTransport {
     }
 
     fn flush(&self) -> BoxFuture<'_, ()> {
-        Box::pin(async move {
-            loop {
-                match self.pending().await {
-                    Ok(0) => return,
-                    Ok(_) => {}
-                    Err(error) => tracing::warn!(%error, "reading consumer state failed"),
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
+        Box::pin(super::poll_until_idle("reading consumer state", || async {
+            self.pending().await.map(|left| left > 0)
+        }))
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {

@@ -285,16 +285,9 @@ impl Transport for RedisStreamsTransport {
     }
 
     fn flush(&self) -> BoxFuture<'_, ()> {
-        Box::pin(async move {
-            loop {
-                match self.pending().await {
-                    Ok(false) => return,
-                    Ok(true) => {}
-                    Err(error) => tracing::warn!(%error, "reading stream state failed"),
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
+        Box::pin(super::poll_until_idle("reading stream state", || {
+            self.pending()
+        }))
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {
