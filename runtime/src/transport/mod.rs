@@ -80,6 +80,13 @@ pub trait Acker: Send + 'static {
     /// Deliver it again after `delay` (to this or another instance of the group), keeping
     /// its place in its key's order where the broker allows.
     fn retry_later(self: Box<Self>, delay: Duration) -> BoxFuture<'static, ()>;
+    /// Still being handled: the bus calls this periodically while a handler runs, so a
+    /// broker that redelivers unsettled messages after a timeout (JetStream's `AckWait`,
+    /// a Redis pending entry's idle time) keeps it with this instance. The default does
+    /// nothing, for transports whose deliveries never time out.
+    fn keep_alive(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// One message for one group instance.
