@@ -26,7 +26,9 @@ use crate::idempotency::{Claim, DEFAULT_RETENTION, DedupKey, IdempotencyStore, M
 use crate::metrics::Metrics;
 use crate::retry::{BreakerConfig, CircuitBreaker, RetryPolicy};
 use crate::subject::SubjectPattern;
-use crate::transport::{Delivery, InProcess, JoinSpec, Lane, Outgoing, Payload, Transport};
+use crate::transport::{
+    DeadLetterSummary, Delivery, InProcess, JoinSpec, Lane, Outgoing, Payload, Transport,
+};
 use crate::validation::{Invalid, InvalidReason, SchemaCatalog};
 
 /// What a publisher does when a group's queue is full.
@@ -923,6 +925,7 @@ enum Done {
 enum Settle {
     Ack,
     RetryLater(Duration),
+    DeadLettered(DeadLetterSummary),
 }
 
 impl Processor {
@@ -942,7 +945,7 @@ impl Processor {
             acker,
         } = delivery;
         let envelope = match payload {
-            Payload::Trusted(envelope) => Some(envelope),
+            Payload::Trusted(envelope) => Ok(envelope),
             Payload::Binary {
                 binding,
                 headers,
@@ -950,23 +953,29 @@ impl Processor {
             } => self.admit(binding, &headers, &body).await.map(Arc::new),
         };
         let settle = match envelope {
-            Some(envelope) => self.process(envelope, redeliveries).await,
-            None => Settle::Ack,
+            Ok(envelope) => self.process(envelope, redeliveries).await,
+            Err(refused) => Settle::DeadLettered(refused),
         };
         match settle {
             Settle::Ack => acker.ack().await,
             Settle::RetryLater(delay) => acker.retry_later(delay).await,
+            Settle::DeadLettered(info) => acker.dead_lettered(&info).await,
         }
     }
 
     /// A message off a broker: decoded and validated here, since any producer may have
-    /// written it; refused ones are dead-lettered for this group (`None`).
+    /// written it; refused ones are dead-lettered for this group.
     async fn admit(
         &self,
         binding: crate::envelope::Binding,
         headers: &[(String, String)],
         body: &[u8],
-    ) -> Option<Envelope> {
+    ) -> Result<Envelope, DeadLetterSummary> {
+        let refused = |invalid: Invalid| DeadLetterSummary {
+            group: self.group.to_string(),
+            reason: invalid.reason.as_str().to_owned(),
+            attempts: 0,
+        };
         let bus = &self.bus;
         let limit = bus.inner.config.max_event_bytes;
         let envelope = match Envelope::from_binary(binding, headers, body, limit) {
@@ -975,11 +984,11 @@ impl Processor {
                 if let Err(e) = bus.refuse_raw(body, &error, Some(&self.group)).await {
                     tracing::error!(error = %e, "writing the dead letter failed");
                 }
-                return None;
+                return Err(refused(invalid_from(&error)));
             }
         };
         match bus.verdict(&envelope).await {
-            Ok(()) => Some(envelope),
+            Ok(()) => Ok(envelope),
             Err(invalid) => {
                 let groups = [self.group.to_string()];
                 if let Err(e) = bus
@@ -988,7 +997,7 @@ impl Processor {
                 {
                     tracing::error!(error = %e, "writing the dead letter failed");
                 }
-                None
+                Err(refused(invalid))
             }
         }
     }
@@ -1012,9 +1021,9 @@ impl Processor {
         let ty = envelope.ty();
         let Some((pattern, handler)) = self.handlers.iter().find(|(p, _)| p.matches(ty)) else {
             let error = HandlerError::msg(ErrorClass::Permanent, "no handler in this instance");
-            self.dead_letter(&envelope, None, "no-handler", &error, 0, None)
+            return self
+                .dead_letter(&envelope, None, "no-handler", &error, 0, None)
                 .await;
-            return Settle::Ack;
         };
         let key = DedupKey::for_event(&self.group, &envelope);
         let config = &self.bus.inner.config;
@@ -1028,8 +1037,7 @@ impl Processor {
                         return Settle::Ack;
                     }
                     Ok(Claim::KeyReuse) => {
-                        self.dead_letter_key_reuse(&envelope, pattern).await;
-                        return Settle::Ack;
+                        return self.dead_letter_key_reuse(&envelope, pattern).await;
                     }
                     Ok(Claim::InProgress(left)) => {
                         tokio::time::sleep(
@@ -1098,7 +1106,7 @@ impl Processor {
                 }
             }
             Ok(Done::Duplicate) => metrics.deduplicated(ty, &self.group),
-            Ok(Done::KeyReuse) => self.dead_letter_key_reuse(&envelope, pattern).await,
+            Ok(Done::KeyReuse) => return self.dead_letter_key_reuse(&envelope, pattern).await,
             Err(error) => {
                 if let Some((store, token)) = token
                     && let Err(e) = store.release(&key, &token).await
@@ -1118,7 +1126,8 @@ impl Processor {
                     ErrorClass::Invalid => "decode-error",
                 };
                 let first = first_failure.lock().ok().and_then(|f| *f);
-                self.dead_letter(&envelope, Some(pattern), reason, &error, attempts, first)
+                return self
+                    .dead_letter(&envelope, Some(pattern), reason, &error, attempts, first)
                     .await;
             }
         }
@@ -1170,7 +1179,7 @@ impl Processor {
 
     /// The same idempotency key arrived with other content: never handled, kept as invalid
     /// (both the store's claim and the inbox's transaction can find this).
-    async fn dead_letter_key_reuse(&self, envelope: &Envelope, pattern: &SubjectPattern) {
+    async fn dead_letter_key_reuse(&self, envelope: &Envelope, pattern: &SubjectPattern) -> Settle {
         let error = HandlerError::msg(
             ErrorClass::Invalid,
             "idempotency key reused with different content",
@@ -1183,7 +1192,7 @@ impl Processor {
             0,
             None,
         )
-        .await;
+        .await
     }
 
     async fn dead_letter(
@@ -1194,7 +1203,7 @@ impl Processor {
         error: &HandlerError,
         attempts: u32,
         first: Option<chrono::DateTime<Utc>>,
-    ) {
+    ) -> Settle {
         let now = Utc::now();
         let original = envelope
             .to_structured()
@@ -1220,5 +1229,10 @@ impl Processor {
         if let Err(e) = self.bus.inner.dlq.put(letter).await {
             tracing::error!(error = %e, "writing the dead letter failed");
         }
+        Settle::DeadLettered(DeadLetterSummary {
+            group: self.group.to_string(),
+            reason: reason.to_owned(),
+            attempts,
+        })
     }
 }

@@ -1,6 +1,7 @@
 //! The shared transport suite: one generic test body run against every transport (the
 //! in-process one always; brokers when their URL is set), plus broker fault tests: an
-//! instance dropped mid-stream and the client's connection cut and restored.
+//! instance dropped mid-stream, the client's connection cut and restored, a delivery kept
+//! alive past the broker's timeout; and Redis Streams' dead-letter stream.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -489,6 +490,82 @@ async fn connection_cut_and_restored(harness: &Harness, scheme: &str) {
     publisher.shutdown(Duration::from_secs(2)).await;
 }
 
+/// A delivery held past the broker's timeout (`ack_wait`, the partition's TTL) stays with
+/// its instance while `keep_alive` is called: a second instance of the group gets nothing.
+/// Once the first instance is gone, the second gets the message, then the next, in order.
+#[cfg_attr(
+    not(any(feature = "nats", feature = "redis-streams")),
+    allow(dead_code)
+)]
+async fn keep_alive_holds_a_delivery_past_the_timeout(harness: &Harness, timeout: Duration) {
+    let Harness::Broker { broker, .. } = harness else {
+        panic!("brokers only")
+    };
+    let patterns = [eventschema::SubjectPattern::parse("orders.created").unwrap()];
+    let spec = eventschema::transport::JoinSpec {
+        group: "g",
+        patterns: &patterns,
+        lanes: 1,
+        queue_capacity: 16,
+    };
+    let first = broker.connect(broker.url()).await;
+    let mut first_lanes = first.join(spec).await.unwrap();
+    assert_eq!(first_lanes.len(), 1, "one partition in this test");
+    let publisher = harness.bus(config()).await;
+    assert_enqueued(publisher.publish(&order("k0", 0)).await);
+    assert_enqueued(publisher.publish(&order("k0", 1)).await);
+    let mut held = tokio::time::timeout(Duration::from_secs(20), first_lanes[0].next())
+        .await
+        .expect("the first instance got a message")
+        .unwrap();
+    assert_eq!(seq_of(&held), 0);
+
+    let second = broker.connect(broker.url()).await;
+    let mut second_lanes = second.join(spec).await.unwrap();
+    let taken = {
+        let next = second_lanes[0].next();
+        tokio::pin!(next);
+        let until = tokio::time::Instant::now() + timeout * 3;
+        while tokio::time::Instant::now() < until {
+            tokio::select! {
+                got = &mut next => panic!("delivered elsewhere while kept alive: {got:?}"),
+                _ = tokio::time::sleep(timeout / 4) => {}
+            }
+            held.acker.keep_alive().await;
+        }
+        // The first instance dies without settling anything.
+        drop(held);
+        drop(first_lanes);
+        first.close().await;
+        tokio::time::timeout(Duration::from_secs(30), &mut next)
+            .await
+            .expect("the second instance took over")
+            .unwrap()
+    };
+    assert!(taken.redeliveries >= 1, "{taken:?}");
+    let mut seqs = vec![seq_of(&taken)];
+    taken.acker.ack().await;
+    let then = tokio::time::timeout(Duration::from_secs(30), second_lanes[0].next())
+        .await
+        .expect("the next message")
+        .unwrap();
+    seqs.push(seq_of(&then));
+    then.acker.ack().await;
+    assert_eq!(seqs, [0, 1], "in order after the takeover");
+    second.close().await;
+    publisher.shutdown(Duration::from_secs(2)).await;
+}
+
+/// The `seq` of a test event delivered in binary mode.
+fn seq_of(delivery: &eventschema::transport::Delivery) -> u64 {
+    match &delivery.payload {
+        eventschema::transport::Payload::Binary { body, .. } => {
+            serde_json::from_slice::<OrderCreated>(body).unwrap().seq
+        }
+        other => panic!("not off a broker: {other:?}"),
+    }
+}
+
 #[cfg(feature = "nats")]
 mod nats {
     use super::*;
@@ -517,6 +594,17 @@ mod nats {
         let Some(url) = nats_url() else { return };
         let harness = harness(&url, |c| c.ack_wait = Duration::from_secs(1));
         instance_dropped_mid_stream(&harness).await;
+        harness.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn nats_keep_alive_holds_a_delivery_past_ack_wait() {
+        let Some(url) = nats_url() else { return };
+        let harness = harness(&url, |c| {
+            c.partitions = 1;
+            c.ack_wait = Duration::from_secs(1);
+        });
+        keep_alive_holds_a_delivery_past_the_timeout(&harness, Duration::from_secs(1)).await;
         harness.cleanup().await;
     }
 
@@ -557,6 +645,90 @@ mod redis_streams {
         let Some(url) = redis_url() else { return };
         let harness = harness(&url, |c| c.claim_idle = Duration::from_secs(1));
         instance_dropped_mid_stream(&harness).await;
+        harness.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_streams_keep_alive_holds_a_delivery_past_claim_idle() {
+        let Some(url) = redis_url() else { return };
+        let harness = harness(&url, |c| {
+            c.partitions = 1;
+            c.claim_idle = Duration::from_secs(1);
+        });
+        keep_alive_holds_a_delivery_past_the_timeout(&harness, Duration::from_secs(1)).await;
+        harness.cleanup().await;
+    }
+
+    /// A dead-lettered entry is also added to `{prefix}:dlq` with its fields, the reason,
+    /// the group and the attempts, and acked on its own stream.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_streams_dead_letters_are_added_to_the_dead_letter_stream() {
+        let Some(url) = redis_url() else { return };
+        let harness = harness(&url, |c| c.partitions = 1);
+        let Harness::Broker {
+            broker: Broker::Redis(settings),
+            ..
+        } = &harness
+        else {
+            unreachable!()
+        };
+        let bus = harness.bus(config()).await;
+        let handled = Seen::default();
+        let records = handled.clone();
+        bus.subscribe("billing")
+            .on(move |event: OrderCreated, _| {
+                let records = records.clone();
+                async move {
+                    if event.seq == 1 {
+                        return Err(HandlerError::msg(ErrorClass::Permanent, "poison"));
+                    }
+                    records.lock().unwrap().push((0, event.order_id, event.seq));
+                    Ok(())
+                }
+            })
+            .unwrap()
+            .start_joined()
+            .await
+            .unwrap();
+        for seq in 0..3 {
+            assert_enqueued(bus.publish(&order("k0", seq)).await);
+        }
+        wait_until("the healthy events", Duration::from_secs(30), || {
+            handled.lock().unwrap().len() >= 2
+        })
+        .await;
+        tokio::time::timeout(Duration::from_secs(30), bus.flush())
+            .await
+            .expect("everything settled");
+
+        let client = redis::Client::open(url.as_str()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let range: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+            .arg(settings.dead_letter_stream())
+            .arg("-")
+            .arg("+")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(range.ids.len(), 1, "one dead letter: {range:?}");
+        let entry = &range.ids[0];
+        let field = |name: &str| -> String {
+            entry
+                .get::<String>(name)
+                .unwrap_or_else(|| panic!("field {name} in {entry:?}"))
+        };
+        assert_eq!(field("dlq_reason"), "handler-permanent");
+        assert_eq!(field("dlq_group"), "billing");
+        assert_eq!(field("dlq_attempts"), "1");
+        assert_eq!(field("dlq_stream"), format!("{}:p0", settings.prefix));
+        assert_eq!(field("ce_type"), "orders.created");
+        let data: OrderCreated = serde_json::from_str(&field("data")).unwrap();
+        assert_eq!(data, order("k0", 1));
+        // The bus's store has it too, with the same reason.
+        let letters = harness.dlq().list(&DlqFilter::default()).await.unwrap();
+        assert_eq!(letters.len(), 1);
+        assert_eq!(letters[0].reason, "handler-permanent");
+        bus.shutdown(Duration::from_secs(2)).await;
         harness.cleanup().await;
     }
 

@@ -73,6 +73,18 @@ pub enum Payload {
     },
 }
 
+/// What the bus recorded when it dead-lettered a delivery, for a broker that keeps its
+/// own copy next to the bus's [`DeadLetterStore`](crate::dlq::DeadLetterStore).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetterSummary {
+    /// The consumer group that gave the message up.
+    pub group: String,
+    /// The dead letter's reason code (`handler-permanent`, `retries-exhausted`, ...).
+    pub reason: String,
+    /// Handler attempts made across all deliveries (0 if refused before any).
+    pub attempts: u32,
+}
+
 /// Settles one delivery with the transport.
 pub trait Acker: Send + 'static {
     /// Done with it (handled, deduplicated or dead-lettered): never deliver it again.
@@ -80,6 +92,13 @@ pub trait Acker: Send + 'static {
     /// Deliver it again after `delay` (to this or another instance of the group), keeping
     /// its place in its key's order where the broker allows.
     fn retry_later(self: Box<Self>, delay: Duration) -> BoxFuture<'static, ()>;
+    /// The bus dead-lettered it (already written to its dead-letter store): never deliver
+    /// it again. A broker with a dead-letter convention of its own records it there first;
+    /// the default just acks.
+    fn dead_lettered(self: Box<Self>, info: &DeadLetterSummary) -> BoxFuture<'static, ()> {
+        let _ = info;
+        self.ack()
+    }
     /// Still being handled: the bus calls this periodically while a handler runs, so a
     /// broker that redelivers unsettled messages after a timeout (JetStream's `AckWait`,
     /// a Redis pending entry's idle time) keeps it with this instance. The default does

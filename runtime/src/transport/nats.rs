@@ -2,27 +2,38 @@
 //!
 //! Layout: one stream per prefix holding `{prefix}.{partition}.{type}`; the partition is a
 //! hash of the ordering key. Each consumer group gets one durable pull consumer per
-//! partition with `MaxAckPending = 1`, shared by the group's instances: instances compete,
-//! yet at most one message of a partition (hence of a key) is in flight at a time, so per-key
-//! order holds across instances, crashes and delayed redeliveries. Partitions are the
-//! group's parallelism.
+//! partition. Within a group, an instance pulls a partition only while it owns it: a key in
+//! the prefix's KV bucket `{prefix}_owners`, created if absent and renewed by revision, whose
+//! TTL (the bucket's `max_age`) is `ack_wait`. So the owner may read ahead (`read_ahead`
+//! messages per pull request and `MaxAckPending`) and the bus still handles one key's
+//! messages one at a time, in order. Partitions are the group's parallelism.
+//!
+//! When an owner dies its key expires; the next owner, finding unacked messages on the
+//! consumer, waits `ack_wait` before pulling, so JetStream redelivers them (in stream order,
+//! before anything newer) first. An owner that closes hands what it holds back with `NAK`s
+//! in order and marks the key released, so the next one starts at once when nothing else
+//! was in flight. A delivery given back with [`Acker::retry_later`] stays with the owning
+//! lane, which redelivers it after the delay before anything read after it (a `NAK` with a
+//! delay would let read-ahead messages of the same key overtake it); meanwhile the lane
+//! keeps it and its read-ahead alive with `+WPI` (progress). [`Acker::keep_alive`] does the
+//! same for a long handler and renews the partition.
 //!
 //! Messages travel in binary mode (`ce-` headers, [`Binding::Nats`]); `Nats-Msg-Id` is the
 //! idempotency key (or `source` + `id`), so the stream drops re-sends within its duplicate
-//! window. Acks are explicit; a delivery given back with [`Acker::retry_later`] is a `NAK`
-//! with a delay; a consumer instance that dies leaves its message unacked, and JetStream
-//! redelivers it to another instance after `ack_wait`. The client reconnects by itself
-//! with backoff; pull requests are reissued on reconnect.
+//! window. The client reconnects by itself with backoff; a pull request cut by a reconnect
+//! is settled like a takeover (wait for its messages to come back) before pulling on.
 
-use std::sync::Mutex;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_nats::HeaderMap;
 use async_nats::jetstream::consumer::pull;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy};
 use async_nats::jetstream::message::AckKind;
-use async_nats::jetstream::{self, stream};
-use futures_util::StreamExt as _;
+use async_nats::jetstream::{self, kv, stream};
+use bytes::Bytes;
+use futures_util::{FutureExt as _, StreamExt as _};
 use tokio::sync::watch;
 
 use super::memory::fnv;
@@ -44,8 +55,11 @@ pub struct NatsConfig {
     pub prefix: String,
     /// Ordering partitions: every publisher and consumer of a prefix must agree.
     pub partitions: u32,
-    /// How long an unacked delivery belongs to an instance before JetStream redelivers it.
+    /// How long an unacked delivery belongs to an instance before JetStream redelivers it,
+    /// and how long a silent owner keeps its partitions.
     pub ack_wait: Duration,
+    /// Messages an owning lane may hold unacked (pull batch and `MaxAckPending`).
+    pub read_ahead: usize,
     /// Broker redeliveries after the in-process retries are exhausted (then the DLQ).
     pub redeliveries: u32,
     /// JetStream's publish deduplication window (`Nats-Msg-Id`).
@@ -61,6 +75,7 @@ impl NatsConfig {
             prefix: prefix.into(),
             partitions: 8,
             ack_wait: Duration::from_secs(30),
+            read_ahead: 256,
             redeliveries: 2,
             duplicate_window: Duration::from_secs(120),
             max_age: None,
@@ -73,6 +88,7 @@ pub struct NatsTransport {
     client: async_nats::Client,
     js: jetstream::Context,
     config: NatsConfig,
+    owners: kv::Store,
     /// Durable consumers this transport joined (what `flush` waits on).
     joined: Mutex<Vec<String>>,
     closed: watch::Sender<bool>,
@@ -118,9 +134,9 @@ impl NatsTransport {
                 config.prefix
             )));
         }
-        if config.partitions == 0 {
+        if config.partitions == 0 || config.read_ahead == 0 {
             return Err(TransportError::Config(
-                "partitions must be at least 1".into(),
+                "partitions and read_ahead must be at least 1".into(),
             ));
         }
         let client = async_nats::ConnectOptions::new()
@@ -139,10 +155,12 @@ impl NatsTransport {
         })
         .await
         .map_err(|e| TransportError::Setup(e.to_string()))?;
+        let owners = owners_bucket(&js, &config).await?;
         Ok(NatsTransport {
             client,
             js,
             config,
+            owners,
             joined: Mutex::new(Vec::new()),
             closed: watch::channel(false).0,
         })
@@ -157,8 +175,13 @@ impl NatsTransport {
         &self.config
     }
 
-    /// Deletes the prefix's stream and with it every message and consumer (tests, teardown).
+    /// Deletes the prefix's stream and with it every message and consumer, and the
+    /// ownership bucket (tests, teardown).
     pub async fn delete_stream(&self) -> Result<(), TransportError> {
+        self.js
+            .delete_stream(format!("KV_{}", owners_name(&self.config)))
+            .await
+            .map_err(|e| TransportError::Setup(e.to_string()))?;
         self.js
             .delete_stream(&self.config.prefix)
             .await
@@ -187,6 +210,38 @@ impl NatsTransport {
         }
         Ok(total)
     }
+}
+
+fn owners_name(config: &NatsConfig) -> String {
+    format!("{}_owners", config.prefix)
+}
+
+/// The prefix's ownership bucket; entries live `ack_wait` unless renewed. An existing
+/// bucket is used as it is (its TTL was set by whoever created it). The bucket's stream is
+/// created here with the KV layout, since the client's bucket creation first reads account
+/// details that a 2.9 server does not send.
+async fn owners_bucket(
+    js: &jetstream::Context,
+    config: &NatsConfig,
+) -> Result<kv::Store, TransportError> {
+    let name = owners_name(config);
+    js.get_or_create_stream(stream::Config {
+        name: format!("KV_{name}"),
+        subjects: vec![format!("$KV.{name}.>")],
+        max_messages_per_subject: 1,
+        max_age: config.ack_wait,
+        storage: stream::StorageType::Memory,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        discard: stream::DiscardPolicy::New,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| TransportError::Setup(format!("ownership bucket: {e}")))?;
+    js.get_key_value(name)
+        .await
+        .map_err(|e| TransportError::Setup(format!("ownership bucket: {e}")))
 }
 
 /// `Nats-Msg-Id` for an envelope: its idempotency key, else `source` and `id`.
@@ -247,6 +302,8 @@ impl Transport for NatsTransport {
                 .await
                 .map_err(|e| setup(&e))?;
             let mut lanes: Vec<Box<dyn Lane>> = Vec::new();
+            let me = Bytes::from(uuid::Uuid::new_v4().simple().to_string());
+            let max_ack_pending = i64::try_from(self.config.read_ahead).unwrap_or(i64::MAX);
             for partition in 0..self.config.partitions {
                 let name = durable_name(spec.group, partition);
                 // JetStream 2.9 takes one filter subject: a single pattern filters on the
@@ -263,7 +320,7 @@ impl Transport for NatsTransport {
                             deliver_policy: DeliverPolicy::All,
                             ack_policy: AckPolicy::Explicit,
                             ack_wait: self.config.ack_wait,
-                            max_ack_pending: 1,
+                            max_ack_pending,
                             filter_subject: filter,
                             ..Default::default()
                         },
@@ -273,13 +330,31 @@ impl Transport for NatsTransport {
                 if let Ok(mut joined) = self.joined.lock()
                     && !joined.contains(&name)
                 {
-                    joined.push(name);
+                    joined.push(name.clone());
                 }
+                let owner = Arc::new(Ownership {
+                    kv: self.owners.clone(),
+                    key: name,
+                    me: me.clone(),
+                    ttl: self.config.ack_wait,
+                    state: tokio::sync::Mutex::new(OwnState {
+                        revision: None,
+                        renewed: tokio::time::Instant::now(),
+                    }),
+                });
                 lanes.push(Box::new(NatsLane {
                     consumer,
-                    messages: None,
+                    owner,
+                    pull: None,
+                    buffer: VecDeque::new(),
+                    redo: Arc::new(Mutex::new(None)),
+                    hold_until: None,
+                    settle: true,
+                    settle_wait: true,
+                    backlog: None,
                     group: spec.group.to_owned(),
                     patterns: spec.patterns.to_vec(),
+                    config: self.config.clone(),
                     closed: self.closed.subscribe(),
                 }));
             }
@@ -303,22 +378,207 @@ impl Transport for NatsTransport {
     }
 }
 
+/// Ownership of one (group, partition) by one instance: a key in the prefix's KV bucket,
+/// created if absent and renewed with the revision it was last written at. The bucket's
+/// `max_age` (the config's `ack_wait`) is the key's TTL, so a dead owner's key expires.
+struct Ownership {
+    kv: kv::Store,
+    key: String,
+    me: Bytes,
+    ttl: Duration,
+    state: tokio::sync::Mutex<OwnState>,
+}
+
+struct OwnState {
+    /// The revision we last wrote, while we own the partition.
+    revision: Option<u64>,
+    renewed: tokio::time::Instant,
+}
+
+/// What [`Ownership::check`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owned {
+    /// Held before and still held.
+    Still,
+    /// Just taken: `clean` if the previous owner released it with nothing unsettled.
+    Taken {
+        clean: bool,
+    },
+    No,
+}
+
+/// Value of an ownership key given up by an owner that left nothing in flight.
+const RELEASED: &[u8] = b"released";
+
+impl Ownership {
+    /// Renews ownership when a quarter of the TTL has passed, or tries to take it.
+    async fn check(&self) -> Result<Owned, TransportError> {
+        let mut state = self.state.lock().await;
+        if let Some(revision) = state.revision {
+            if state.renewed.elapsed() < self.ttl / 4 {
+                return Ok(Owned::Still);
+            }
+            let at = tokio::time::Instant::now();
+            match self.kv.update(&self.key, self.me.clone(), revision).await {
+                Ok(revision) => {
+                    state.revision = Some(revision);
+                    state.renewed = at;
+                    return Ok(Owned::Still);
+                }
+                Err(error) if error.kind() == kv::UpdateErrorKind::WrongLastRevision => {
+                    // Expired (and maybe taken): whatever we hold goes to the next owner.
+                    state.revision = None;
+                }
+                Err(error) => {
+                    // The key outlives a failed renewal by at least half its TTL.
+                    if state.renewed.elapsed() < self.ttl / 2 {
+                        return Ok(Owned::Still);
+                    }
+                    state.revision = None;
+                    return Err(TransportError::Setup(error.to_string()));
+                }
+            }
+        }
+        let at = tokio::time::Instant::now();
+        let taken = match self.kv.create(&self.key, self.me.clone()).await {
+            Ok(revision) => Some((revision, false)),
+            Err(error) if error.kind() == kv::CreateErrorKind::AlreadyExists => {
+                let entry = self
+                    .kv
+                    .entry(&self.key)
+                    .await
+                    .map_err(|e| TransportError::Setup(e.to_string()))?;
+                match entry {
+                    // Given up cleanly, or our own key from before a lost renewal.
+                    Some(entry)
+                        if entry.operation == kv::Operation::Put
+                            && (entry.value == RELEASED || entry.value == self.me) =>
+                    {
+                        let clean = entry.value == RELEASED;
+                        self.kv
+                            .update(&self.key, self.me.clone(), entry.revision)
+                            .await
+                            .ok()
+                            .map(|revision| (revision, clean))
+                    }
+                    _ => None,
+                }
+            }
+            Err(error) => return Err(TransportError::Setup(error.to_string())),
+        };
+        Ok(match taken {
+            Some((revision, clean)) => {
+                state.revision = Some(revision);
+                state.renewed = at;
+                Owned::Taken { clean }
+            }
+            None => Owned::No,
+        })
+    }
+
+    async fn owned(&self) -> bool {
+        self.state.lock().await.revision.is_some()
+    }
+
+    /// Gives the partition up: marked released when nothing of ours is left unsettled (the
+    /// next owner may start at once), else deleted (the next owner waits for `ack_wait`).
+    async fn release(&self, clean: bool) {
+        let mut state = self.state.lock().await;
+        let Some(revision) = state.revision.take() else {
+            return;
+        };
+        let result = if clean {
+            self.kv
+                .update(&self.key, Bytes::from_static(RELEASED), revision)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        } else {
+            self.kv
+                .delete_expect_revision(&self.key, Some(revision))
+                .await
+                .map_err(|e| e.to_string())
+        };
+        if let Err(error) = result {
+            tracing::debug!(%error, "giving up a partition failed; it expires instead");
+        }
+    }
+}
+
+/// A delivery handed back for a later retry: the owning lane redelivers it after the delay,
+/// before anything read after it, so its key's order holds.
+struct Redo {
+    message: jetstream::Message,
+    redeliveries: u32,
+    delay: Duration,
+}
+
 struct NatsLane {
     consumer: jetstream::consumer::Consumer<pull::Config>,
-    messages: Option<pull::Stream>,
+    owner: Arc<Ownership>,
+    /// The outstanding pull request (up to `read_ahead` messages), while we own the partition.
+    pull: Option<pull::Batch>,
+    /// Messages taken off `pull` but not handed out yet (while waiting to redo a delivery).
+    buffer: VecDeque<jetstream::Message>,
+    redo: Arc<Mutex<Option<Redo>>>,
+    /// Do not pull before this: messages an earlier owner (or a lost pull) left unacked
+    /// must first come back through `ack_wait`, so they are redelivered before newer ones.
+    hold_until: Option<tokio::time::Instant>,
+    /// Check the consumer for unsettled messages before pulling again.
+    settle: bool,
+    /// ... and wait `ack_wait` for them to time out (an owner died or a pull was lost).
+    settle_wait: bool,
+    /// Unsettled messages to take back, in stream order, before anything new.
+    backlog: Option<Backlog>,
     group: String,
     patterns: Vec<SubjectPattern>,
+    config: NatsConfig,
     closed: watch::Receiver<bool>,
 }
 
+/// Messages left unacked by an earlier owner or a lost pull, as found on taking over:
+/// JetStream redelivers them in the order they timed out, which is not always stream order
+/// (a message kept alive times out after those read behind it), so they are gathered and
+/// sorted before any is handed out.
+#[derive(Debug, Clone, Copy)]
+struct Backlog {
+    /// The consumer's last delivered stream sequence: anything above is new.
+    last: u64,
+    count: usize,
+}
+
+fn stream_sequence(message: &jetstream::Message) -> u64 {
+    message
+        .info()
+        .map(|i| i.stream_sequence)
+        .unwrap_or(u64::MAX)
+}
+
+/// Sends `kind` for a message held by this instance; a lost one means a redelivery.
+async fn settle(message: &jetstream::Message, kind: AckKind) {
+    if let Err(error) = message.ack_with(kind).await {
+        tracing::warn!(%error, "settling a message failed; it is redelivered after ack_wait");
+    }
+}
+
 impl NatsLane {
-    /// The message if it is for this group; others are acked and skipped.
-    async fn admit(&self, message: jetstream::Message) -> Option<Delivery> {
-        let redeliveries = message
-            .info()
-            .map(|i| u32::try_from(i.delivered.saturating_sub(1)).unwrap_or(0))
-            .unwrap_or(0);
-        let (message, acker) = message.split();
+    /// How long one pull request waits, and how often an idle owner renews.
+    fn tick(&self) -> Duration {
+        (self.config.ack_wait / 4).clamp(Duration::from_millis(10), Duration::from_secs(5))
+    }
+
+    /// The delivery for a message, or `None` (acked and skipped) if it is not for us.
+    async fn admit(
+        &self,
+        message: jetstream::Message,
+        redeliveries: Option<u32>,
+    ) -> Option<Delivery> {
+        let redeliveries = redeliveries.unwrap_or_else(|| {
+            message
+                .info()
+                .map(|i| u32::try_from(i.delivered.saturating_sub(1)).unwrap_or(0))
+                .unwrap_or(0)
+        });
         let mut headers = Vec::new();
         let mut for_us = true;
         if let Some(map) = &message.headers {
@@ -331,16 +591,9 @@ impl NatsLane {
                 }
             }
         }
-        let ty = message
-            .subject
-            .splitn(3, '.')
-            .nth(2)
-            .unwrap_or_default()
-            .to_owned();
-        if !for_us || !self.patterns.iter().any(|p| p.matches(&ty)) {
-            if let Err(error) = acker.ack().await {
-                tracing::warn!(%error, "acking a skipped message failed");
-            }
+        let ty = message.subject.splitn(3, '.').nth(2).unwrap_or_default();
+        if !for_us || !self.patterns.iter().any(|p| p.matches(ty)) {
+            settle(&message, AckKind::Ack).await;
             return None;
         }
         Some(Delivery {
@@ -350,8 +603,218 @@ impl NatsLane {
                 body: message.payload.to_vec(),
             },
             redeliveries,
-            acker: Box::new(NatsAcker(acker)),
+            acker: Box::new(NatsAcker {
+                message,
+                redeliveries,
+                redo: self.redo.clone(),
+                owner: self.owner.clone(),
+            }),
         })
+    }
+
+    /// A pull request failed: messages of it may be lost in transit, so they must time out
+    /// and come back before anything newer is pulled.
+    fn lost_pull(&mut self) {
+        self.pull = None;
+        self.settle = true;
+        self.settle_wait = true;
+    }
+
+    /// Moves what the pull request already received into the buffer.
+    fn drain_ready(&mut self) {
+        let Some(pull) = &mut self.pull else { return };
+        while let Some(item) = pull.next().now_or_never() {
+            match item {
+                Some(Ok(message)) => self.buffer.push_back(message),
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "pull request failed");
+                    self.lost_pull();
+                    return;
+                }
+                None => {
+                    self.pull = None;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Ownership lost: what we hold is redelivered to the next owner after `ack_wait`.
+    fn drop_held(&mut self) {
+        self.pull = None;
+        self.buffer.clear();
+        if let Ok(mut redo) = self.redo.lock() {
+            *redo = None;
+        }
+        self.hold_until = None;
+    }
+
+    /// Waits `delay` before redoing a delivery, keeping it, the buffered messages and the
+    /// partition ours. `false` if the lane closed or lost the partition meanwhile.
+    async fn hold(&mut self, redo: &Redo) -> bool {
+        let until = tokio::time::Instant::now() + redo.delay;
+        let keep = (self.config.ack_wait / 3).max(Duration::from_millis(10));
+        loop {
+            let now = tokio::time::Instant::now();
+            if now >= until {
+                return true;
+            }
+            let step = (until - now).min(keep).min(self.tick());
+            if !self.pause(step).await {
+                return false;
+            }
+            if !matches!(self.owner.check().await, Ok(Owned::Still)) {
+                return false;
+            }
+            self.drain_ready();
+            settle(&redo.message, AckKind::Progress).await;
+            for message in &self.buffer {
+                settle(message, AckKind::Progress).await;
+            }
+        }
+    }
+
+    async fn pause(&mut self, delay: Duration) -> bool {
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => true,
+            _ = self.closed.wait_for(|closed| *closed) => false,
+        }
+    }
+
+    /// Closing: hands what we hold back in order (NAK) and gives the partition up.
+    async fn release(&mut self) {
+        if !self.owner.owned().await {
+            return;
+        }
+        self.drain_ready();
+        // Dropping the request unsubscribes: nothing more is delivered to it.
+        self.pull = None;
+        let redo = self.redo.lock().ok().and_then(|mut r| r.take());
+        let held: Vec<jetstream::Message> = redo
+            .map(|r| r.message)
+            .into_iter()
+            .chain(self.buffer.drain(..))
+            .collect();
+        for message in &held {
+            settle(message, AckKind::Nak(None)).await;
+        }
+        // Anything else unacked was in flight to the dropped request: the next owner must
+        // wait for it to come back.
+        let clean = match self.consumer.get_info().await {
+            Ok(info) => info.num_ack_pending <= held.len(),
+            Err(_) => false,
+        };
+        self.owner.release(clean).await;
+    }
+
+    /// Makes sure a pull request is outstanding.
+    async fn ensure_pull(&mut self) -> Result<(), TransportError> {
+        if self.pull.is_none() {
+            let batch = self
+                .consumer
+                .batch()
+                .max_messages(self.config.read_ahead)
+                .expires(self.tick())
+                .messages()
+                .await
+                .map_err(|e| TransportError::Setup(e.to_string()))?;
+            self.pull = Some(batch);
+        }
+        Ok(())
+    }
+
+    /// Takes the backlog's messages into the buffer in stream order; stops early at the
+    /// first new message or when a pull request ends with nothing more.
+    async fn gather(&mut self, backlog: Backlog) -> Result<(), TransportError> {
+        let mut old = Vec::new();
+        let mut new = None;
+        while old.len() < backlog.count && new.is_none() {
+            self.ensure_pull().await?;
+            let Some(pull) = &mut self.pull else { break };
+            match pull.next().await {
+                Some(Ok(message)) if stream_sequence(&message) <= backlog.last => old.push(message),
+                Some(Ok(message)) => new = Some(message),
+                Some(Err(error)) => {
+                    self.lost_pull();
+                    return Err(TransportError::Setup(error.to_string()));
+                }
+                None => {
+                    self.pull = None;
+                    break;
+                }
+            }
+        }
+        old.sort_by_key(stream_sequence);
+        self.buffer.extend(old);
+        self.buffer.extend(new);
+        Ok(())
+    }
+
+    /// One step towards the next message; `Ok(None)`: nothing yet, call again.
+    async fn step(&mut self) -> Result<Option<jetstream::Message>, TransportError> {
+        let setup = |e: &dyn std::fmt::Display| TransportError::Setup(e.to_string());
+        match self.owner.check().await? {
+            Owned::No => {
+                self.drop_held();
+                let wait = self.tick().min(Duration::from_millis(500));
+                self.pause(wait).await;
+                return Ok(None);
+            }
+            Owned::Taken { clean } => {
+                self.drop_held();
+                self.settle = true;
+                self.settle_wait = !clean;
+            }
+            Owned::Still => {}
+        }
+        if self.settle {
+            let info = self.consumer.get_info().await.map_err(|e| setup(&e))?;
+            self.settle = false;
+            if info.num_ack_pending > 0 {
+                if std::mem::take(&mut self.settle_wait) {
+                    self.hold_until = Some(tokio::time::Instant::now() + self.config.ack_wait);
+                }
+                self.backlog = Some(Backlog {
+                    last: info.delivered.stream_sequence,
+                    count: info.num_ack_pending,
+                });
+            }
+            self.settle_wait = false;
+        }
+        if let Some(until) = self.hold_until {
+            let now = tokio::time::Instant::now();
+            if now < until {
+                let wait = (until - now).min(self.tick());
+                self.pause(wait).await;
+                return Ok(None);
+            }
+            self.hold_until = None;
+        }
+        if let Some(backlog) = self.backlog.take() {
+            self.gather(backlog).await?;
+        }
+        if let Some(message) = self.buffer.pop_front() {
+            return Ok(Some(message));
+        }
+        self.ensure_pull().await?;
+        let Some(pull) = &mut self.pull else {
+            return Ok(None);
+        };
+        let item = tokio::select! {
+            item = pull.next() => item,
+            _ = self.closed.wait_for(|closed| *closed) => return Ok(None),
+        };
+        match item {
+            Some(Ok(message)) => Ok(Some(message)),
+            Some(Err(error)) => {
+                self.lost_pull();
+                Err(setup(&error))
+            }
+            None => {
+                self.pull = None;
+                Ok(None)
+            }
+        }
     }
 }
 
@@ -361,60 +824,79 @@ impl Lane for NatsLane {
             let mut backoff = Duration::from_millis(50);
             loop {
                 if *self.closed.borrow() {
+                    self.release().await;
                     return None;
                 }
-                let messages = match &mut self.messages {
-                    Some(messages) => messages,
-                    None => match self.consumer.messages().await {
-                        Ok(messages) => self.messages.insert(messages),
-                        Err(error) => {
-                            tracing::warn!(%error, "opening the pull consumer failed; retrying");
-                            tokio::time::sleep(backoff).await;
-                            backoff = (backoff * 2).min(Duration::from_secs(5));
-                            continue;
+                let redo = self.redo.lock().ok().and_then(|mut r| r.take());
+                if let Some(redo) = redo {
+                    if self.hold(&redo).await {
+                        if let Some(delivery) =
+                            self.admit(redo.message, Some(redo.redeliveries)).await
+                        {
+                            return Some(delivery);
                         }
-                    },
-                };
-                let item = tokio::select! {
-                    item = messages.next() => item,
-                    _ = self.closed.wait_for(|closed| *closed) => return None,
-                };
-                match item {
-                    Some(Ok(message)) => {
+                    } else if !*self.closed.borrow() {
+                        // Lost the partition: the next owner gets it after `ack_wait`.
+                        self.drop_held();
+                    } else if let Ok(mut slot) = self.redo.lock() {
+                        *slot = Some(redo);
+                    }
+                    continue;
+                }
+                match self.step().await {
+                    Ok(Some(message)) => {
                         backoff = Duration::from_millis(50);
-                        if let Some(delivery) = self.admit(message).await {
+                        if let Some(delivery) = self.admit(message, None).await {
                             return Some(delivery);
                         }
                     }
-                    Some(Err(error)) => {
-                        tracing::warn!(%error, "pull consumer error; resubscribing");
-                        self.messages = None;
-                        tokio::time::sleep(backoff).await;
+                    Ok(None) => {}
+                    Err(error) => {
+                        tracing::warn!(%error, "pull consumer failed; retrying");
+                        self.pause(backoff).await;
                         backoff = (backoff * 2).min(Duration::from_secs(5));
                     }
-                    None => self.messages = None,
                 }
             }
         })
     }
 }
 
-struct NatsAcker(jetstream::message::Acker);
+struct NatsAcker {
+    message: jetstream::Message,
+    redeliveries: u32,
+    redo: Arc<Mutex<Option<Redo>>>,
+    owner: Arc<Ownership>,
+}
 
 impl Acker for NatsAcker {
     fn ack(self: Box<Self>) -> BoxFuture<'static, ()> {
-        Box::pin(async move {
-            // A lost ack only means a redelivery, which the idempotency store absorbs.
-            if let Err(error) = self.0.ack().await {
-                tracing::warn!(%error, "ack failed; the message will be redelivered");
-            }
-        })
+        // A lost ack only means a redelivery, which the idempotency store absorbs.
+        Box::pin(async move { settle(&self.message, AckKind::Ack).await })
     }
 
     fn retry_later(self: Box<Self>, delay: Duration) -> BoxFuture<'static, ()> {
+        // Not a NAK: later messages of the key are already read ahead by this lane, so it
+        // redelivers this one itself, before them.
+        if let Ok(mut redo) = self.redo.lock() {
+            *redo = Some(Redo {
+                message: self.message,
+                redeliveries: self.redeliveries.saturating_add(1),
+                delay,
+            });
+        }
+        Box::pin(std::future::ready(()))
+    }
+
+    fn keep_alive(&mut self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            if let Err(error) = self.0.ack_with(AckKind::Nak(Some(delay))).await {
-                tracing::warn!(%error, "nak failed; the message is redelivered after ack_wait");
+            // Once the partition is someone else's, the message must time out for them.
+            match self.owner.check().await {
+                Ok(Owned::Still | Owned::Taken { .. }) => {
+                    settle(&self.message, AckKind::Progress).await;
+                }
+                Ok(Owned::No) => {}
+                Err(error) => tracing::warn!(%error, "renewing the partition failed"),
             }
         })
     }

@@ -8,9 +8,16 @@
 //! `claim_idle`, renewed after every message and every empty read. So one key's messages
 //! are handled one at a time, in order, across instances. When an owner dies its key
 //! expires; the next owner first takes the dead consumer's pending entries over with
-//! `XAUTOCLAIM`, then reads new ones (`XREADGROUP ... >`). `XACK` settles a message; a
-//! delivery given back for a later retry stays pending and is redelivered by the same lane
-//! after the delay (Redis has no NAK), keeping its place in the key's order.
+//! `XAUTOCLAIM`, then reads new ones (`XREADGROUP ... >`). `XACK` settles a message: acks
+//! are collected by the lane and sent with its next read, in one round trip (a lost ack
+//! only means a redelivery, which idempotency absorbs). A delivery given back for a later
+//! retry stays pending and is redelivered by the same lane after the delay (Redis has no
+//! NAK), keeping its place in the key's order. A dead-lettered delivery is also added, with
+//! its fields as read plus `dlq_reason`, `dlq_group`, `dlq_attempts`, `dlq_stream` and
+//! `dlq_entry`, to the stream `{prefix}:dlq` before its `XACK` (one `MULTI`), so an operator
+//! looking only at Redis sees it; the bus's dead-letter store stays the source of truth.
+//! [`Acker::keep_alive`] renews the partition and resets the entry's idle time (`XCLAIM`
+//! to itself, `JUSTID`).
 //!
 //! Each lane has its own connection (blocking reads would stall a shared one); the
 //! connection manager reconnects with backoff.
@@ -25,7 +32,10 @@ use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
 use tokio::sync::watch;
 
 use super::memory::fnv;
-use super::{Acker, Delivery, JoinSpec, Lane, Outgoing, Payload, Transport, TransportError};
+use super::{
+    Acker, DeadLetterSummary, Delivery, JoinSpec, Lane, Outgoing, Payload, Transport,
+    TransportError,
+};
 use crate::BoxFuture;
 use crate::envelope::Binding;
 use crate::error::{PublishError, SubscribeError};
@@ -89,6 +99,15 @@ impl RedisStreamsConfig {
     fn owner_key(&self, group: &str, partition: u32) -> String {
         format!("{}:owner:{group}:{partition}", self.prefix)
     }
+
+    /// The stream dead-lettered entries are copied to: `{prefix}:dlq`.
+    pub fn dead_letter_stream(&self) -> String {
+        format!("{}:dlq", self.prefix)
+    }
+
+    fn ttl_millis(&self) -> u64 {
+        u64::try_from(self.claim_idle.as_millis()).unwrap_or(u64::MAX)
+    }
 }
 
 /// The Redis Streams transport; build a bus over it with [`crate::Bus::with_transport`].
@@ -147,12 +166,14 @@ impl RedisStreamsTransport {
         &self.config
     }
 
-    /// Deletes the prefix's streams and ownership keys (tests, teardown).
+    /// Deletes the prefix's streams (the dead-letter stream too) and ownership keys (tests,
+    /// teardown).
     pub async fn delete(&self) -> Result<(), TransportError> {
         let mut conn = self.conn.clone();
         let mut keys: Vec<String> = (0..self.config.partitions)
             .map(|p| self.config.stream(p))
             .collect();
+        keys.push(self.config.dead_letter_stream());
         let owners: Vec<String> = redis::cmd("KEYS")
             .arg(format!("{}:owner:*", self.config.prefix))
             .query_async(&mut conn)
@@ -259,12 +280,18 @@ impl Transport for RedisStreamsTransport {
                 let own = connect(&self.client, self.config.block + Duration::from_secs(5))
                     .await
                     .map_err(SubscribeError::Transport)?;
-                lanes.push(Box::new(RedisLane {
-                    conn: own,
+                let shared = Arc::new(Shared {
                     stream,
-                    owner_key: self.config.owner_key(spec.group, partition),
                     group: spec.group.to_owned(),
                     consumer: consumer.clone(),
+                    owner_key: self.config.owner_key(spec.group, partition),
+                    dead_letters: self.config.dead_letter_stream(),
+                    ttl_millis: self.config.ttl_millis(),
+                    acks: Mutex::new(Vec::new()),
+                });
+                lanes.push(Box::new(RedisLane {
+                    conn: own,
+                    shared,
                     patterns: spec.patterns.to_vec(),
                     config: self.config.clone(),
                     closed: self.closed.subscribe(),
@@ -303,12 +330,30 @@ struct Redo {
     delay: Duration,
 }
 
-struct RedisLane {
-    conn: ConnectionManager,
+/// What a lane shares with the ackers of its deliveries.
+struct Shared {
     stream: String,
-    owner_key: String,
     group: String,
     consumer: String,
+    owner_key: String,
+    dead_letters: String,
+    ttl_millis: u64,
+    /// Entries handled and not yet `XACK`ed: sent with the lane's next read.
+    acks: Mutex<Vec<String>>,
+}
+
+impl Shared {
+    fn take_acks(&self) -> Vec<String> {
+        self.acks
+            .lock()
+            .map(|mut acks| std::mem::take(&mut *acks))
+            .unwrap_or_default()
+    }
+}
+
+struct RedisLane {
+    conn: ConnectionManager,
+    shared: Arc<Shared>,
     patterns: Vec<SubjectPattern>,
     config: RedisStreamsConfig,
     closed: watch::Receiver<bool>,
@@ -342,11 +387,10 @@ impl RedisLane {
         {
             return Ok(true);
         }
-        let ttl = u64::try_from(self.config.claim_idle.as_millis()).unwrap_or(u64::MAX);
         let owned: i64 = redis::Script::new(OWN)
-            .key(&self.owner_key)
-            .arg(&self.consumer)
-            .arg(ttl)
+            .key(&self.shared.owner_key)
+            .arg(&self.shared.consumer)
+            .arg(self.shared.ttl_millis)
             .invoke_async(&mut self.conn)
             .await?;
         if owned == 1 && !self.owned {
@@ -363,13 +407,59 @@ impl RedisLane {
     }
 
     async fn disown(&mut self) {
+        self.send_acks().await;
         let result: redis::RedisResult<i64> = redis::Script::new(DISOWN)
-            .key(&self.owner_key)
-            .arg(&self.consumer)
+            .key(&self.shared.owner_key)
+            .arg(&self.shared.consumer)
             .invoke_async(&mut self.conn)
             .await;
         if let Err(error) = result {
             tracing::debug!(%error, "giving up a partition failed; it expires instead");
+        }
+    }
+
+    /// Sends the collected acks now (before a pause, or when closing).
+    async fn send_acks(&mut self) {
+        let acks = self.shared.take_acks();
+        if acks.is_empty() {
+            return;
+        }
+        let result: redis::RedisResult<i64> = self.xack(&acks).query_async(&mut self.conn).await;
+        if let Err(error) = result {
+            tracing::warn!(%error, "XACK failed; the entries will be redelivered");
+            self.rescan.store(true, Ordering::Release);
+        }
+    }
+
+    fn xack(&self, ids: &[String]) -> redis::Cmd {
+        let mut cmd = redis::cmd("XACK");
+        cmd.arg(&self.shared.stream)
+            .arg(&self.shared.group)
+            .arg(ids);
+        cmd
+    }
+
+    /// `command` with the collected acks in front, in one round trip. Failed acks leave
+    /// their entries pending: claimed again and deduplicated.
+    async fn with_acks<T: redis::FromRedisValue>(
+        &mut self,
+        command: &redis::Cmd,
+    ) -> redis::RedisResult<T> {
+        let acks = self.shared.take_acks();
+        if acks.is_empty() {
+            return command.query_async(&mut self.conn).await;
+        }
+        let result: redis::RedisResult<(i64, T)> = redis::pipe()
+            .add_command(self.xack(&acks))
+            .add_command(command.clone())
+            .query_async(&mut self.conn)
+            .await;
+        match result {
+            Ok((_, reply)) => Ok(reply),
+            Err(error) => {
+                self.rescan.store(true, Ordering::Release);
+                Err(error)
+            }
         }
     }
 
@@ -382,35 +472,34 @@ impl RedisLane {
             self.scan_pending = true;
         }
         if self.scan_pending {
-            let reply: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
-                .arg(&self.stream)
-                .arg(&self.group)
-                .arg(&self.consumer)
+            let mut claim = redis::cmd("XAUTOCLAIM");
+            claim
+                .arg(&self.shared.stream)
+                .arg(&self.shared.group)
+                .arg(&self.shared.consumer)
                 .arg(0)
                 .arg("0-0")
                 .arg("COUNT")
-                .arg(1)
-                .query_async(&mut self.conn)
-                .await?;
+                .arg(1);
+            let reply: StreamAutoClaimReply = self.with_acks(&claim).await?;
             match reply.claimed.into_iter().next() {
                 Some(entry) => return Ok(Some((entry, 1))),
                 None => self.scan_pending = false,
             }
         }
         let block = u64::try_from(self.config.block.as_millis()).unwrap_or(500);
-        let reply: Option<StreamReadReply> = redis::cmd("XREADGROUP")
-            .arg("GROUP")
-            .arg(&self.group)
-            .arg(&self.consumer)
+        let mut read = redis::cmd("XREADGROUP");
+        read.arg("GROUP")
+            .arg(&self.shared.group)
+            .arg(&self.shared.consumer)
             .arg("COUNT")
             .arg(READ_AHEAD)
             .arg("BLOCK")
             .arg(block)
             .arg("STREAMS")
-            .arg(&self.stream)
-            .arg(">")
-            .query_async(&mut self.conn)
-            .await?;
+            .arg(&self.shared.stream)
+            .arg(">");
+        let reply: Option<StreamReadReply> = self.with_acks(&read).await?;
         self.buffer
             .extend(reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids));
         Ok(self.buffer.pop_front().map(|entry| (entry, 0)))
@@ -418,24 +507,18 @@ impl RedisLane {
 
     /// The delivery for an entry, or `None` (acked and skipped) if it is not for us.
     async fn admit(&mut self, entry: StreamId, redeliveries: u32) -> Option<Delivery> {
-        let for_us = text(&entry.map, GROUP_FIELD).is_none_or(|g| g == self.group.as_bytes());
+        let for_us =
+            text(&entry.map, GROUP_FIELD).is_none_or(|g| g == self.shared.group.as_bytes());
         let ty = text(&entry.map, "ce_type").unwrap_or_default();
         let matches = std::str::from_utf8(&ty)
             .map(|ty| self.patterns.iter().any(|p| p.matches(ty)))
             // Not a CloudEvent: the bus dead-letters it with its bytes.
             .unwrap_or(true)
             || ty.is_empty();
-        let acker = RedisAcker {
-            conn: self.conn.clone(),
-            stream: self.stream.clone(),
-            group: self.group.clone(),
-            entry: entry.clone(),
-            redeliveries,
-            redo: self.redo.clone(),
-            rescan: self.rescan.clone(),
-        };
         if !for_us || !matches {
-            Box::new(acker).ack().await;
+            if let Ok(mut acks) = self.shared.acks.lock() {
+                acks.push(entry.id);
+            }
             return None;
         }
         let mut headers = Vec::new();
@@ -449,14 +532,22 @@ impl RedisLane {
                 tracing::debug!(field = %name, ?value, "non-string stream field ignored");
             }
         }
+        let body = text(&entry.map, DATA_FIELD).unwrap_or_default();
         Some(Delivery {
             payload: Payload::Binary {
                 binding: Binding::Kafka,
                 headers,
-                body: text(&entry.map, DATA_FIELD).unwrap_or_default(),
+                body,
             },
             redeliveries,
-            acker: Box::new(acker),
+            acker: Box::new(RedisAcker {
+                conn: self.conn.clone(),
+                shared: self.shared.clone(),
+                entry,
+                redeliveries,
+                redo: self.redo.clone(),
+                rescan: self.rescan.clone(),
+            }),
         })
     }
 
@@ -479,6 +570,7 @@ impl Lane for RedisLane {
                 }
                 let redo = self.redo.lock().ok().and_then(|mut r| r.take());
                 if let Some(redo) = redo {
+                    self.send_acks().await;
                     if !self.pause(redo.delay).await {
                         continue;
                     }
@@ -507,7 +599,7 @@ impl Lane for RedisLane {
                         self.pause(wait).await;
                     }
                     Err(error) => {
-                        tracing::warn!(%error, stream = %self.stream, "redis read failed; retrying");
+                        tracing::warn!(%error, stream = %self.shared.stream, "redis read failed; retrying");
                         self.owned = false;
                         self.renewed = None;
                         self.buffer.clear();
@@ -522,8 +614,7 @@ impl Lane for RedisLane {
 
 struct RedisAcker {
     conn: ConnectionManager,
-    stream: String,
-    group: String,
+    shared: Arc<Shared>,
     entry: StreamId,
     redeliveries: u32,
     redo: Arc<Mutex<Option<Redo>>>,
@@ -532,31 +623,87 @@ struct RedisAcker {
 
 impl Acker for RedisAcker {
     fn ack(self: Box<Self>) -> BoxFuture<'static, ()> {
-        Box::pin(async move {
-            let mut conn = self.conn.clone();
-            let result: redis::RedisResult<i64> = redis::cmd("XACK")
-                .arg(&self.stream)
-                .arg(&self.group)
-                .arg(&self.entry.id)
-                .query_async(&mut conn)
-                .await;
-            if let Err(error) = result {
-                // Still pending: the next owner (or this lane) claims it; idempotency
-                // absorbs the redelivery.
-                tracing::warn!(%error, "XACK failed; the entry will be redelivered");
-                self.rescan.store(true, Ordering::Release);
-            }
-        })
+        if let Ok(mut acks) = self.shared.acks.lock() {
+            acks.push(self.entry.id);
+        }
+        Box::pin(std::future::ready(()))
     }
 
     fn retry_later(self: Box<Self>, delay: Duration) -> BoxFuture<'static, ()> {
         if let Ok(mut redo) = self.redo.lock() {
             *redo = Some(Redo {
-                entry: self.entry.clone(),
+                entry: self.entry,
                 redeliveries: self.redeliveries.saturating_add(1),
                 delay,
             });
         }
         Box::pin(std::future::ready(()))
+    }
+
+    fn dead_lettered(self: Box<Self>, info: &DeadLetterSummary) -> BoxFuture<'static, ()> {
+        let shared = &self.shared;
+        let mut add = redis::cmd("XADD");
+        add.arg(&shared.dead_letters).arg("*");
+        for name in self.entry.map.keys() {
+            if let Some(value) = text(&self.entry.map, name) {
+                add.arg(name).arg(value);
+            }
+        }
+        add.arg("dlq_reason")
+            .arg(&info.reason)
+            .arg("dlq_group")
+            .arg(&info.group)
+            .arg("dlq_attempts")
+            .arg(info.attempts)
+            .arg("dlq_stream")
+            .arg(&shared.stream)
+            .arg("dlq_entry")
+            .arg(&self.entry.id);
+        let mut ack = redis::cmd("XACK");
+        ack.arg(&shared.stream)
+            .arg(&shared.group)
+            .arg(&self.entry.id);
+        let mut pipe = redis::pipe();
+        pipe.atomic().add_command(add).add_command(ack);
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            let result: redis::RedisResult<(String, i64)> = pipe.query_async(&mut conn).await;
+            if let Err(error) = result {
+                // Still pending: redelivered, dead-lettered again, then added and acked.
+                tracing::warn!(%error, "adding to the dead-letter stream failed");
+                self.rescan.store(true, Ordering::Release);
+            }
+        })
+    }
+
+    fn keep_alive(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let shared = &self.shared;
+            let owned: redis::RedisResult<i64> = redis::Script::new(OWN)
+                .key(&shared.owner_key)
+                .arg(&shared.consumer)
+                .arg(shared.ttl_millis)
+                .invoke_async(&mut self.conn)
+                .await;
+            match owned {
+                // Lost the partition: the new owner claims the entry, as it should.
+                Ok(0) => {}
+                Ok(_) => {
+                    let reset: redis::RedisResult<redis::Value> = redis::cmd("XCLAIM")
+                        .arg(&shared.stream)
+                        .arg(&shared.group)
+                        .arg(&shared.consumer)
+                        .arg(0)
+                        .arg(&self.entry.id)
+                        .arg("JUSTID")
+                        .query_async(&mut self.conn)
+                        .await;
+                    if let Err(error) = reset {
+                        tracing::warn!(%error, "resetting the entry's idle time failed");
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "renewing the partition failed"),
+            }
+        })
     }
 }
