@@ -4,7 +4,7 @@
 //! ack) with no runtime, in the same run.
 //!
 //! Run: `cargo build --release -p eventschema-bench && target/release/transport-load
-//! [--events N] [--publishers P] [--nats-url nats://...]`
+//! [--events N] [--publishers P] [--publish-only] [--nats-url nats://...]`
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -35,6 +35,9 @@ struct Args {
     /// Partitions (ordering lanes) of the runtime's JetStream layout.
     #[arg(long, default_value_t = 16)]
     partitions: u32,
+    /// Measure the publish phase alone (no consumer on either side).
+    #[arg(long)]
+    publish_only: bool,
     #[arg(long, env = "NATS_URL")]
     nats_url: Option<String>,
     #[arg(long, env = "REDIS_URL")]
@@ -102,7 +105,11 @@ async fn raw_nats(url: &str, args: &Args) -> anyhow::Result<Row> {
     let count = Arc::new(AtomicUsize::new(0));
     let consumed = count.clone();
     let mut messages = consumer.messages().await?;
+    let publish_only = args.publish_only;
     let consume = tokio::spawn(async move {
+        if publish_only {
+            return;
+        }
         while let Some(Ok(message)) = messages.next().await {
             let _: serde_json::Value = serde_json::from_slice(&message.payload).unwrap_or_default();
             let _ = message.ack().await;
@@ -140,7 +147,9 @@ async fn raw_nats(url: &str, args: &Args) -> anyhow::Result<Row> {
         started.elapsed().as_secs_f64(),
         count.load(Ordering::Acquire)
     );
-    wait_for(&count, n, Duration::from_secs(300)).await?;
+    if !args.publish_only {
+        wait_for(&count, n, Duration::from_secs(300)).await?;
+    }
     let elapsed = started.elapsed();
     consume.abort();
     js.delete_stream(&prefix).await?;
@@ -181,7 +190,11 @@ async fn raw_redis(url: &str, args: &Args) -> anyhow::Result<Row> {
     let consumed = count.clone();
     let mut reader = client.get_multiplexed_async_connection().await?;
     let stream = key.clone();
+    let publish_only = args.publish_only;
     let consume = tokio::spawn(async move {
+        if publish_only {
+            return;
+        }
         loop {
             let reply: redis::RedisResult<Option<StreamReadReply>> = redis::cmd("XREADGROUP")
                 .arg("GROUP")
@@ -238,7 +251,9 @@ async fn raw_redis(url: &str, args: &Args) -> anyhow::Result<Row> {
     for task in tasks {
         task.await??;
     }
-    wait_for(&count, n, Duration::from_secs(300)).await?;
+    if !args.publish_only {
+        wait_for(&count, n, Duration::from_secs(300)).await?;
+    }
     let elapsed = started.elapsed();
     consume.abort();
     redis::cmd("DEL")
@@ -289,14 +304,16 @@ async fn runtime_run(
     );
     let count = Arc::new(AtomicUsize::new(0));
     let consumed = count.clone();
-    bus.subscribe("bench")
+    let subscription = bus
+        .subscribe("bench")
         .on(move |_: OrderPlaced, _| {
             consumed.fetch_add(1, Ordering::AcqRel);
             async { Ok(()) }
         })
-        .context("subscribe")?
-        .start_joined()
-        .await?;
+        .context("subscribe")?;
+    if !args.publish_only {
+        subscription.start_joined().await?;
+    }
     let started = Instant::now();
     let n = args.events;
     let per = n.div_ceil(args.publishers);
@@ -318,7 +335,9 @@ async fn runtime_run(
         started.elapsed().as_secs_f64(),
         count.load(Ordering::Acquire)
     );
-    wait_for(&count, n, Duration::from_secs(300)).await?;
+    if !args.publish_only {
+        wait_for(&count, n, Duration::from_secs(300)).await?;
+    }
     let elapsed = started.elapsed();
     bus.shutdown(Duration::from_secs(2)).await;
     Ok(Row {
