@@ -512,13 +512,12 @@ impl Bus {
 }
 
 /// Runs `work`, polling `beats` beside it only once `work` is pending: an event handled
-/// at once never arms the heartbeat's timer, so the fast path pays nothing for it.
-async fn with_heartbeat<T>(
-    work: impl Future<Output = T>,
-    beats: impl Future<Output = std::convert::Infallible>,
-) -> T {
-    let mut work = std::pin::pin!(work);
-    let mut beats = std::pin::pin!(beats);
+/// at once never arms the heartbeat's timer, so the fast path pays nothing for it. Both
+/// are pinned by the caller, so the (large) handler future is never moved.
+fn with_heartbeat<'a, T: 'a>(
+    mut work: std::pin::Pin<&'a mut (impl Future<Output = T> + ?Sized)>,
+    mut beats: std::pin::Pin<&'a mut (impl Future<Output = std::convert::Infallible> + ?Sized)>,
+) -> impl Future<Output = T> + 'a {
     std::future::poll_fn(move |cx| {
         if let std::task::Poll::Ready(out) = work.as_mut().poll(cx) {
             return std::task::Poll::Ready(out);
@@ -528,7 +527,6 @@ async fn with_heartbeat<T>(
             std::task::Poll::Pending => std::task::Poll::Pending,
         }
     })
-    .await
 }
 
 /// Replay failed.
@@ -1119,8 +1117,12 @@ impl Processor {
             }
         };
         // Waiting out another worker's claim can take up to its lease: keep the delivery.
-        let beats = self.heartbeat(acker, None, &lost, &counters);
-        let token = match with_heartbeat(claiming, beats).await {
+        let claimed = {
+            let claiming = std::pin::pin!(claiming);
+            let beats = std::pin::pin!(self.heartbeat(acker, None, &lost, &counters));
+            with_heartbeat(claiming, beats).await
+        };
+        let token = match claimed {
             Ok(token) => token,
             Err(settle) => return settle,
         };
@@ -1156,14 +1158,18 @@ impl Processor {
             }
             result
         };
-        let handling = run_once
-            .retry(self.retry.backoff())
-            .sleep(tokio::time::sleep)
-            .when(HandlerError::is_transient)
-            .notify(|_, _| counters.retried());
-        let claim = token.as_ref().map(|(store, token)| (&**store, token, &key));
-        let beats = self.heartbeat(acker, claim, &lost, &counters);
-        let result = with_heartbeat(handling, beats).await;
+        let result = {
+            let handling = std::pin::pin!(
+                run_once
+                    .retry(self.retry.backoff())
+                    .sleep(tokio::time::sleep)
+                    .when(HandlerError::is_transient)
+                    .notify(|_, _| counters.retried())
+            );
+            let claim = token.as_ref().map(|(store, token)| (&**store, token, &key));
+            let beats = std::pin::pin!(self.heartbeat(acker, claim, &lost, &counters));
+            with_heartbeat(handling, beats).await
+        };
         let attempts = attempts.load(Ordering::Acquire);
         // A lost claim may be someone else's by now: neither complete nor release it.
         let token = token.filter(|_| !lost.load(Ordering::Acquire));

@@ -63,6 +63,11 @@ pub fn validate_attribute_name(name: &str) -> Result<(), EnvelopeError> {
 
 /// A CloudEvents String: no control characters and no Unicode noncharacters.
 fn validate_string(name: &str, value: &str) -> Result<(), EnvelopeError> {
+    // Printable ASCII has no control characters and no noncharacters: the common case
+    // (ids, URIs, keys) is settled by one byte scan.
+    if value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Ok(());
+    }
     for c in value.chars() {
         let code = c as u32;
         let nonchar = (0xFDD0..=0xFDEF).contains(&code) || (code & 0xFFFE) == 0xFFFE;
@@ -86,9 +91,11 @@ fn validate_non_empty(name: &str, value: &str) -> Result<(), EnvelopeError> {
 /// URI-reference: non-empty, no whitespace or control characters.
 fn validate_uri_reference(name: &str, value: &str) -> Result<(), EnvelopeError> {
     validate_non_empty(name, value)?;
-    if value
-        .chars()
-        .any(|c| c.is_whitespace() || c == '"' || c == '<' || c == '>')
+    let ascii_ok = |b: u8| b > b' ' && b < 0x7f && !matches!(b, b'"' | b'<' | b'>');
+    if !value.bytes().all(ascii_ok)
+        && value
+            .chars()
+            .any(|c| c.is_whitespace() || c == '"' || c == '<' || c == '>')
     {
         return Err(EnvelopeError::malformed(name, "not a URI reference"));
     }
@@ -617,6 +624,22 @@ mod tests {
     fn attribute_sum(e: &Envelope) -> usize {
         let attrs: usize = e.attributes().iter().map(|(k, v)| k.len() + v.len()).sum();
         attrs + e.data().map_or(0, <[u8]>::len)
+    }
+
+    proptest::proptest! {
+        /// The ASCII fast paths decide exactly as the per-character rules do.
+        #[test]
+        fn fast_string_checks_agree_with_the_character_rules(value in "\\PC*|[ -~\\t\\n\u{7f}\u{FDD0}\u{FFFE}<>\"]{0,12}") {
+            let forbidden = value.chars().any(|c| {
+                let code = c as u32;
+                c.is_control() || (0xFDD0..=0xFDEF).contains(&code) || (code & 0xFFFE) == 0xFFFE
+            });
+            proptest::prop_assert_eq!(validate_string("x", &value).is_ok(), !forbidden);
+            let not_uri = value.is_empty()
+                || forbidden
+                || value.chars().any(|c| c.is_whitespace() || c == '"' || c == '<' || c == '>');
+            proptest::prop_assert_eq!(validate_uri_reference("x", &value).is_ok(), !not_uri);
+        }
     }
 
     #[test]
