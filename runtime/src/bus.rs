@@ -22,12 +22,14 @@ use crate::dlq::{DeadLetter, DeadLetterStore, MemoryDlq};
 use crate::envelope::{Binding, Envelope, ext};
 use crate::error::{EnvelopeError, ErrorClass, HandlerError, PublishError, SubscribeError};
 use crate::event::{Event, dataschema_uri};
-use crate::idempotency::{Claim, DEFAULT_RETENTION, DedupKey, IdempotencyStore, MemoryStore};
-use crate::metrics::Metrics;
+use crate::idempotency::{
+    Claim, ClaimToken, DEFAULT_RETENTION, DedupKey, IdempotencyStore, MemoryStore,
+};
+use crate::metrics::{Handles, Metrics};
 use crate::retry::{BreakerConfig, CircuitBreaker, RetryPolicy};
 use crate::subject::SubjectPattern;
 use crate::transport::{
-    DeadLetterSummary, Delivery, InProcess, JoinSpec, Lane, Outgoing, Payload, Transport,
+    Acker, DeadLetterSummary, Delivery, InProcess, JoinSpec, Lane, Outgoing, Payload, Transport,
 };
 use crate::validation::{Invalid, InvalidReason, SchemaCatalog};
 
@@ -369,15 +371,16 @@ impl Bus {
             correlationid = envelope.extension(ext::CORRELATION_ID).unwrap_or_default(),
         );
         let _entered = span.enter();
-        let targets: Vec<String> = inner
-            .transport
-            .groups_for(envelope.ty())
-            .into_iter()
-            .filter(|g| only_group.is_none_or(|name| g == name))
-            .collect();
         let verdict = self.verdict(&envelope).await;
         if let Err(invalid) = verdict {
             drop(_entered);
+            // Only a refused event needs to know its groups (to name them in dead letters).
+            let targets: Vec<String> = inner
+                .transport
+                .groups_for(envelope.ty())
+                .into_iter()
+                .filter(|g| only_group.is_none_or(|name| g == name))
+                .collect();
             self.dead_letter_invalid(&envelope, raw, &targets, &invalid)
                 .await?;
             return Ok(PublishOutcome::DeadLettered(invalid));
@@ -508,6 +511,24 @@ impl Bus {
             }
         }
     }
+}
+
+/// Runs `work`, polling `beats` beside it only once `work` is pending: an event handled
+/// at once never arms the heartbeat's timer, so the fast path pays nothing for it. Both
+/// are pinned by the caller, so the (large) handler future is never moved.
+fn with_heartbeat<'a, T: 'a>(
+    mut work: std::pin::Pin<&'a mut (impl Future<Output = T> + ?Sized)>,
+    mut beats: std::pin::Pin<&'a mut (impl Future<Output = std::convert::Infallible> + ?Sized)>,
+) -> impl Future<Output = T> + 'a {
+    std::future::poll_fn(move |cx| {
+        if let std::task::Poll::Ready(out) = work.as_mut().poll(cx) {
+            return std::task::Poll::Ready(out);
+        }
+        match beats.as_mut().poll(cx) {
+            std::task::Poll::Ready(never) => match never {},
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        }
+    })
 }
 
 /// Replay failed.
@@ -952,8 +973,9 @@ impl Processor {
                 body,
             } => self.admit(binding, &headers, &body).await.map(Arc::new),
         };
+        let mut acker = acker;
         let settle = match envelope {
-            Ok(envelope) => self.process(envelope, redeliveries).await,
+            Ok(envelope) => self.process(envelope, redeliveries, &mut *acker).await,
             Err(refused) => Settle::DeadLettered(refused),
         };
         match settle {
@@ -1002,7 +1024,12 @@ impl Processor {
         }
     }
 
-    async fn process(&self, envelope: Arc<Envelope>, redeliveries: u32) -> Settle {
+    async fn process(
+        &self,
+        envelope: Arc<Envelope>,
+        redeliveries: u32,
+        acker: &mut dyn Acker,
+    ) -> Settle {
         let span = tracing::info_span!(
             "eventschema.handle",
             messaging.operation.name = "process",
@@ -1011,14 +1038,55 @@ impl Processor {
             cloudevents.event_type = %envelope.ty(),
             correlationid = envelope.extension(ext::CORRELATION_ID).unwrap_or_default(),
         );
-        self.process_inner(envelope, redeliveries)
+        self.process_inner(envelope, redeliveries, acker)
             .instrument(span)
             .await
     }
 
-    async fn process_inner(&self, envelope: Arc<Envelope>, redeliveries: u32) -> Settle {
+    /// While a delivery is slow (waiting for another worker's claim, or a long handler):
+    /// every `lease / 3`, keep the delivery with this instance and extend our claim. A
+    /// claim found lost is reported once and not extended again.
+    async fn heartbeat(
+        &self,
+        acker: &mut dyn Acker,
+        claim: Option<(&dyn IdempotencyStore, &ClaimToken, &DedupKey)>,
+        lost: &AtomicBool,
+        counters: &Handles,
+    ) -> std::convert::Infallible {
+        let lease = self.bus.inner.config.lease;
+        let period = (lease / 3).max(Duration::from_millis(1));
+        loop {
+            tokio::time::sleep(period).await;
+            acker.keep_alive().await;
+            let Some((store, token, key)) = claim else {
+                continue;
+            };
+            if lost.load(Ordering::Acquire) {
+                continue;
+            }
+            match store.extend(key, token, lease).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    lost.store(true, Ordering::Release);
+                    counters.claim_lost();
+                    tracing::warn!(
+                        "idempotency claim lost while the handler ran (lease expired or taken over)"
+                    );
+                }
+                Err(error) => tracing::warn!(%error, "extending the idempotency claim failed"),
+            }
+        }
+    }
+
+    async fn process_inner(
+        &self,
+        envelope: Arc<Envelope>,
+        redeliveries: u32,
+        acker: &mut dyn Acker,
+    ) -> Settle {
         let metrics = &self.bus.inner.metrics;
         let ty = envelope.ty();
+        let counters = metrics.handles(ty, &self.group);
         let Some((pattern, handler)) = self.handlers.iter().find(|(p, _)| p.matches(ty)) else {
             let error = HandlerError::msg(ErrorClass::Permanent, "no handler in this instance");
             return self
@@ -1028,16 +1096,20 @@ impl Processor {
         let key = DedupKey::for_event(&self.group, &envelope);
         let config = &self.bus.inner.config;
         // Claim first (store mode); the inbox claims inside its transaction instead.
-        let token = match &self.guard {
-            Guard::Store(store) => loop {
+        let lost = AtomicBool::new(false);
+        let claiming = async {
+            let Guard::Store(store) = &self.guard else {
+                return Ok(None);
+            };
+            loop {
                 match store.claim(&key, config.lease).await {
-                    Ok(Claim::Acquired(token)) => break Some((store.clone(), token)),
+                    Ok(Claim::Acquired(token)) => return Ok(Some((store.clone(), token))),
                     Ok(Claim::Completed) => {
-                        metrics.deduplicated(ty, &self.group);
-                        return Settle::Ack;
+                        counters.deduplicated();
+                        return Err(Settle::Ack);
                     }
                     Ok(Claim::KeyReuse) => {
-                        return self.dead_letter_key_reuse(&envelope, pattern).await;
+                        return Err(self.dead_letter_key_reuse(&envelope, pattern).await);
                     }
                     Ok(Claim::InProgress(left)) => {
                         tokio::time::sleep(
@@ -1050,8 +1122,17 @@ impl Processor {
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
                 }
-            },
-            _ => None,
+            }
+        };
+        // Waiting out another worker's claim can take up to its lease: keep the delivery.
+        let claimed = {
+            let claiming = std::pin::pin!(claiming);
+            let beats = std::pin::pin!(self.heartbeat(acker, None, &lost, &counters));
+            with_heartbeat(claiming, beats).await
+        };
+        let token = match claimed {
+            Ok(token) => token,
+            Err(settle) => return settle,
         };
         // Earlier deliveries each made up to `max_attempts` attempts.
         let before = redeliveries.saturating_mul(self.retry.max_attempts);
@@ -1071,30 +1152,38 @@ impl Processor {
             metrics.inflight(1.0);
             let started = std::time::Instant::now();
             let result = self.attempt(handler, &key, envelope.clone(), ctx).await;
-            metrics.handled_in(ty, &self.group, started.elapsed());
+            counters.handled_in(started.elapsed());
             metrics.inflight(-1.0);
             let transient = matches!(&result, Err(e) if e.is_transient());
             if let Some(breaker) = &self.breaker {
                 breaker.record(transient);
             }
             if result.is_err() {
-                metrics.failed(ty, &self.group);
+                counters.failed();
                 if let Ok(mut first) = first_failure.lock() {
                     first.get_or_insert_with(Utc::now);
                 }
             }
             result
         };
-        let result = run_once
-            .retry(self.retry.backoff())
-            .sleep(tokio::time::sleep)
-            .when(HandlerError::is_transient)
-            .notify(|_, _| metrics.retried(ty, &self.group))
-            .await;
+        let result = {
+            let handling = std::pin::pin!(
+                run_once
+                    .retry(self.retry.backoff())
+                    .sleep(tokio::time::sleep)
+                    .when(HandlerError::is_transient)
+                    .notify(|_, _| counters.retried())
+            );
+            let claim = token.as_ref().map(|(store, token)| (&**store, token, &key));
+            let beats = std::pin::pin!(self.heartbeat(acker, claim, &lost, &counters));
+            with_heartbeat(handling, beats).await
+        };
         let attempts = attempts.load(Ordering::Acquire);
+        // A lost claim may be someone else's by now: neither complete nor release it.
+        let token = token.filter(|_| !lost.load(Ordering::Acquire));
         match result {
             Ok(Done::Handled) => {
-                metrics.handled(ty, &self.group);
+                counters.handled();
                 if let Some((store, token)) = token {
                     match store.complete(&key, &token, config.retention).await {
                         Ok(true) => {}
@@ -1105,7 +1194,7 @@ impl Processor {
                     }
                 }
             }
-            Ok(Done::Duplicate) => metrics.deduplicated(ty, &self.group),
+            Ok(Done::Duplicate) => counters.deduplicated(),
             Ok(Done::KeyReuse) => return self.dead_letter_key_reuse(&envelope, pattern).await,
             Err(error) => {
                 if let Some((store, token)) = token
@@ -1114,7 +1203,7 @@ impl Processor {
                     tracing::error!(error = %e, "releasing the claim failed");
                 }
                 if error.is_transient() && redeliveries < self.bus.inner.transport.redeliveries() {
-                    metrics.retried(ty, &self.group);
+                    counters.retried();
                     let delay = self
                         .retry
                         .ceiling(self.retry.max_attempts.saturating_sub(1));

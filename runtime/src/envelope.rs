@@ -63,6 +63,11 @@ pub fn validate_attribute_name(name: &str) -> Result<(), EnvelopeError> {
 
 /// A CloudEvents String: no control characters and no Unicode noncharacters.
 fn validate_string(name: &str, value: &str) -> Result<(), EnvelopeError> {
+    // Printable ASCII has no control characters and no noncharacters: the common case
+    // (ids, URIs, keys) is settled by one byte scan.
+    if value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Ok(());
+    }
     for c in value.chars() {
         let code = c as u32;
         let nonchar = (0xFDD0..=0xFDEF).contains(&code) || (code & 0xFFFE) == 0xFFFE;
@@ -86,9 +91,11 @@ fn validate_non_empty(name: &str, value: &str) -> Result<(), EnvelopeError> {
 /// URI-reference: non-empty, no whitespace or control characters.
 fn validate_uri_reference(name: &str, value: &str) -> Result<(), EnvelopeError> {
     validate_non_empty(name, value)?;
-    if value
-        .chars()
-        .any(|c| c.is_whitespace() || c == '"' || c == '<' || c == '>')
+    let ascii_ok = |b: u8| b > b' ' && b < 0x7f && !matches!(b, b'"' | b'<' | b'>');
+    if !value.bytes().all(ascii_ok)
+        && value
+            .chars()
+            .any(|c| c.is_whitespace() || c == '"' || c == '<' || c == '>')
     {
         return Err(EnvelopeError::malformed(name, "not a URI reference"));
     }
@@ -323,12 +330,24 @@ impl Envelope {
 
     /// Total size of the attributes and data, as counted against size limits.
     pub fn wire_size(&self) -> usize {
-        let attrs: usize = self
-            .attributes()
+        // The sum over `attributes()`, without building that map on every publish.
+        let required = "id".len() + "source".len() + "specversion".len() + "type".len();
+        let required = required + self.id.len() + self.source.len() + SPEC_VERSION.len();
+        let optional = [
+            ("datacontenttype", &self.datacontenttype),
+            ("dataschema", &self.dataschema),
+            ("subject", &self.subject),
+            ("time", &self.time),
+        ]
+        .iter()
+        .filter_map(|(name, value)| value.as_ref().map(|v| name.len() + v.len()))
+        .sum::<usize>();
+        let extensions = self
+            .extensions
             .iter()
             .map(|(k, v)| k.len() + v.len())
-            .sum();
-        attrs + self.data.as_ref().map_or(0, Vec::len)
+            .sum::<usize>();
+        required + self.ty.len() + optional + extensions + self.data.as_ref().map_or(0, Vec::len)
     }
 
     /// Whether `data` is JSON according to `datacontenttype` (absent means JSON).
@@ -599,6 +618,37 @@ mod tests {
         .unwrap();
         e.set_data(r#"{"order":42,"note":"café %"}"#.as_bytes().to_vec());
         e
+    }
+
+    /// `wire_size` counts what `attributes()` holds plus the data, whichever are set.
+    fn attribute_sum(e: &Envelope) -> usize {
+        let attrs: usize = e.attributes().iter().map(|(k, v)| k.len() + v.len()).sum();
+        attrs + e.data().map_or(0, <[u8]>::len)
+    }
+
+    proptest::proptest! {
+        /// The ASCII fast paths decide exactly as the per-character rules do.
+        #[test]
+        fn fast_string_checks_agree_with_the_character_rules(value in "\\PC*|[ -~\\t\\n\u{7f}\u{FDD0}\u{FFFE}<>\"]{0,12}") {
+            let forbidden = value.chars().any(|c| {
+                let code = c as u32;
+                c.is_control() || (0xFDD0..=0xFDEF).contains(&code) || (code & 0xFFFE) == 0xFFFE
+            });
+            proptest::prop_assert_eq!(validate_string("x", &value).is_ok(), !forbidden);
+            let not_uri = value.is_empty()
+                || forbidden
+                || value.chars().any(|c| c.is_whitespace() || c == '"' || c == '<' || c == '>');
+            proptest::prop_assert_eq!(validate_uri_reference("x", &value).is_ok(), !not_uri);
+        }
+    }
+
+    #[test]
+    fn wire_size_is_the_sum_of_attributes_and_data() {
+        let full = sample();
+        assert_eq!(full.wire_size(), attribute_sum(&full));
+        let bare = Envelope::new("1", "/s", "t").unwrap();
+        assert_eq!(bare.wire_size(), attribute_sum(&bare));
+        assert_eq!(bare.wire_size(), "id1source/sspecversion1.0typet".len());
     }
 
     #[test]

@@ -19,15 +19,19 @@ pub mod names {
     pub const DEAD_LETTERED: &str = "eventschema.dead_lettered";
     pub const INFLIGHT: &str = "eventschema.inflight";
     pub const QUEUE_DEPTH: &str = "eventschema.queue.depth";
+    /// A handler outlived its idempotency claim (lease ran out or another worker took it).
+    pub const CLAIMS_LOST: &str = "eventschema.claims.lost";
 }
 
-struct Handles {
+/// The handles of one (type, group); the bus looks them up once per delivery.
+pub(crate) struct Handles {
     published: Counter,
     handled: Counter,
     failed: Counter,
     retried: Counter,
     deduplicated: Counter,
     dead_lettered: Counter,
+    claims_lost: Counter,
     duration: Histogram,
 }
 
@@ -41,8 +45,30 @@ impl Handles {
             retried: metrics::counter!(names::RETRIED, &labels),
             deduplicated: metrics::counter!(names::DEDUPLICATED, &labels),
             dead_lettered: metrics::counter!(names::DEAD_LETTERED, &labels),
+            claims_lost: metrics::counter!(names::CLAIMS_LOST, &labels),
             duration: metrics::histogram!(names::DURATION, &labels),
         }
+    }
+}
+
+impl Handles {
+    pub(crate) fn handled(&self) {
+        self.handled.increment(1);
+    }
+    pub(crate) fn handled_in(&self, elapsed: Duration) {
+        self.duration.record(elapsed.as_secs_f64());
+    }
+    pub(crate) fn failed(&self) {
+        self.failed.increment(1);
+    }
+    pub(crate) fn retried(&self) {
+        self.retried.increment(1);
+    }
+    pub(crate) fn deduplicated(&self) {
+        self.deduplicated.increment(1);
+    }
+    pub(crate) fn claim_lost(&self) {
+        self.claims_lost.increment(1);
     }
 }
 
@@ -50,10 +76,13 @@ impl Handles {
 pub(crate) struct Metrics {
     by_type: RwLock<HashMap<String, HashMap<String, Arc<Handles>>>>,
     gauges: RwLock<HashMap<String, Gauge>>,
+    /// Registered on first use, like the others, so a recorder installed after the bus
+    /// was built still sees it.
+    inflight: std::sync::OnceLock<Gauge>,
 }
 
 impl Metrics {
-    fn handles(&self, ty: &str, group: &str) -> Arc<Handles> {
+    pub(crate) fn handles(&self, ty: &str, group: &str) -> Arc<Handles> {
         if let Ok(map) = self.by_type.read()
             && let Some(h) = map.get(ty).and_then(|g| g.get(group))
         {
@@ -72,28 +101,13 @@ impl Metrics {
     pub(crate) fn published(&self, ty: &str) {
         self.handles(ty, "").published.increment(1);
     }
-    pub(crate) fn handled(&self, ty: &str, group: &str) {
-        self.handles(ty, group).handled.increment(1);
-    }
-    pub(crate) fn handled_in(&self, ty: &str, group: &str, elapsed: Duration) {
-        self.handles(ty, group)
-            .duration
-            .record(elapsed.as_secs_f64());
-    }
-    pub(crate) fn failed(&self, ty: &str, group: &str) {
-        self.handles(ty, group).failed.increment(1);
-    }
-    pub(crate) fn retried(&self, ty: &str, group: &str) {
-        self.handles(ty, group).retried.increment(1);
-    }
-    pub(crate) fn deduplicated(&self, ty: &str, group: &str) {
-        self.handles(ty, group).deduplicated.increment(1);
-    }
     pub(crate) fn dead_lettered(&self, ty: &str, group: &str) {
         self.handles(ty, group).dead_lettered.increment(1);
     }
     pub(crate) fn inflight(&self, delta: f64) {
-        metrics::gauge!(names::INFLIGHT).increment(delta);
+        self.inflight
+            .get_or_init(|| metrics::gauge!(names::INFLIGHT))
+            .increment(delta);
     }
     pub(crate) fn queue_depth(&self, group: &str, depth: usize) {
         if let Ok(map) = self.gauges.read()

@@ -724,3 +724,259 @@ mod ordering {
         log.lock().unwrap().clone()
     }
 }
+
+mod lease {
+    //! Handlers that outlive their lease: the bus extends the claim and keeps the delivery.
+    use super::*;
+    use eventschema::transport::{Acker, Delivery, JoinSpec, Lane, Outgoing};
+    use eventschema::{
+        BoxFuture, Claim, ClaimToken, DedupKey, IdempotencyStore, InProcess, MemoryDlq,
+        MemoryStore, SchemaCatalog, StoreError, SubscribeError, Transport,
+    };
+
+    /// The in-process transport, counting the bus's `keep_alive` calls on its deliveries.
+    struct CountingKeepAlive {
+        inner: InProcess,
+        beats: Arc<AtomicUsize>,
+    }
+
+    struct CountingLane {
+        lane: Box<dyn Lane>,
+        beats: Arc<AtomicUsize>,
+    }
+
+    struct CountingAcker {
+        inner: Box<dyn Acker>,
+        beats: Arc<AtomicUsize>,
+    }
+
+    impl Transport for CountingKeepAlive {
+        fn name(&self) -> &'static str {
+            "counting"
+        }
+        fn publish<'a>(
+            &'a self,
+            message: Outgoing<'a>,
+        ) -> BoxFuture<'a, Result<usize, PublishError>> {
+            self.inner.publish(message)
+        }
+        fn groups_for(&self, ty: &str) -> Vec<String> {
+            self.inner.groups_for(ty)
+        }
+        fn join<'a>(
+            &'a self,
+            spec: JoinSpec<'a>,
+        ) -> BoxFuture<'a, Result<Vec<Box<dyn Lane>>, SubscribeError>> {
+            Box::pin(async move {
+                let lanes = self.inner.join(spec).await?;
+                Ok(lanes
+                    .into_iter()
+                    .map(|lane| {
+                        Box::new(CountingLane {
+                            lane,
+                            beats: self.beats.clone(),
+                        }) as Box<dyn Lane>
+                    })
+                    .collect())
+            })
+        }
+        fn flush(&self) -> BoxFuture<'_, ()> {
+            self.inner.flush()
+        }
+        fn close(&self) -> BoxFuture<'_, ()> {
+            self.inner.close()
+        }
+    }
+
+    impl Lane for CountingLane {
+        fn next(&mut self) -> BoxFuture<'_, Option<Delivery>> {
+            Box::pin(async move {
+                let mut delivery = self.lane.next().await?;
+                delivery.acker = Box::new(CountingAcker {
+                    inner: delivery.acker,
+                    beats: self.beats.clone(),
+                });
+                Some(delivery)
+            })
+        }
+    }
+
+    impl Acker for CountingAcker {
+        fn ack(self: Box<Self>) -> BoxFuture<'static, ()> {
+            self.inner.ack()
+        }
+        fn retry_later(self: Box<Self>, delay: Duration) -> BoxFuture<'static, ()> {
+            self.inner.retry_later(delay)
+        }
+        fn keep_alive(&mut self) -> BoxFuture<'_, ()> {
+            self.beats.fetch_add(1, Ordering::SeqCst);
+            self.inner.keep_alive()
+        }
+    }
+
+    /// A memory store that loses every claim when asked to extend it, and counts
+    /// completions and releases.
+    #[derive(Default)]
+    struct LosesClaims {
+        inner: MemoryStore,
+        settled: AtomicUsize,
+    }
+
+    impl IdempotencyStore for LosesClaims {
+        fn claim<'a>(
+            &'a self,
+            key: &'a DedupKey,
+            lease: Duration,
+        ) -> BoxFuture<'a, Result<Claim, StoreError>> {
+            self.inner.claim(key, lease)
+        }
+        fn complete<'a>(
+            &'a self,
+            key: &'a DedupKey,
+            token: &'a ClaimToken,
+            retention: Duration,
+        ) -> BoxFuture<'a, Result<bool, StoreError>> {
+            self.settled.fetch_add(1, Ordering::SeqCst);
+            self.inner.complete(key, token, retention)
+        }
+        fn extend<'a>(
+            &'a self,
+            _: &'a DedupKey,
+            _: &'a ClaimToken,
+            _: Duration,
+        ) -> BoxFuture<'a, Result<bool, StoreError>> {
+            Box::pin(std::future::ready(Ok(false)))
+        }
+        fn release<'a>(
+            &'a self,
+            key: &'a DedupKey,
+            token: &'a ClaimToken,
+        ) -> BoxFuture<'a, Result<(), StoreError>> {
+            self.settled.fetch_add(1, Ordering::SeqCst);
+            self.inner.release(key, token)
+        }
+        fn purge_expired(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
+            self.inner.purge_expired()
+        }
+    }
+
+    const LEASE: Duration = Duration::from_millis(300);
+
+    /// Subscribes a handler that counts its runs and takes three leases.
+    fn slow_instance(bus: &Bus, store: Arc<dyn IdempotencyStore>, runs: Arc<AtomicUsize>) {
+        bus.subscribe("g")
+            .idempotency(store)
+            .on(move |_: OrderCreated, _| {
+                let runs = runs.clone();
+                async move {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(3 * LEASE).await;
+                    Ok(())
+                }
+            })
+            .unwrap()
+            .start()
+            .unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_handler_longer_than_its_lease_is_not_run_twice() {
+        let cfg = BusConfig {
+            lease: LEASE,
+            ..config()
+        };
+        let store: Arc<dyn IdempotencyStore> = Arc::new(MemoryStore::new());
+        let (runs, beats) = (counter(), counter());
+        let first = Bus::with_transport(
+            cfg.clone(),
+            Arc::new(SchemaCatalog::new()),
+            Arc::new(MemoryDlq::new()),
+            store.clone(),
+            Arc::new(CountingKeepAlive {
+                inner: InProcess::new(),
+                beats: beats.clone(),
+            }),
+        );
+        // A second instance of the group (another process sharing the store) gets the
+        // same event again, as a broker's redelivery would.
+        let second = Bus::new(cfg);
+        slow_instance(&first, store.clone(), runs.clone());
+        slow_instance(&second, store, runs.clone());
+        let envelope = first.envelope_for(&order("long", 1), None).unwrap();
+        first.publish_envelope(envelope.clone()).await.unwrap();
+        tokio::time::sleep(LEASE / 10).await;
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        second.publish_envelope(envelope).await.unwrap();
+        let began = Instant::now();
+        first.flush().await;
+        second.flush().await;
+        assert!(
+            began.elapsed() >= 2 * LEASE,
+            "the second waited for the first"
+        );
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "handled once");
+        let beats = beats.load(Ordering::SeqCst);
+        assert!(
+            (7..=9).contains(&beats),
+            "keep_alive every lease/3 over 3 leases: {beats}"
+        );
+        first.shutdown(Duration::from_secs(1)).await;
+        second.shutdown(Duration::from_secs(1)).await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_quick_handler_never_beats() {
+        let beats = counter();
+        let bus = Bus::with_transport(
+            BusConfig {
+                lease: LEASE,
+                ..config()
+            },
+            Arc::new(SchemaCatalog::new()),
+            Arc::new(MemoryDlq::new()),
+            Arc::new(MemoryStore::new()),
+            Arc::new(CountingKeepAlive {
+                inner: InProcess::new(),
+                beats: beats.clone(),
+            }),
+        );
+        let runs = counter();
+        let r = runs.clone();
+        bus.subscribe("g")
+            .on(move |_: OrderCreated, _| {
+                r.fetch_add(1, Ordering::SeqCst);
+                std::future::ready(Ok(()))
+            })
+            .unwrap()
+            .start()
+            .unwrap();
+        for seq in 0..50 {
+            bus.publish(&order("quick", seq)).await.unwrap();
+        }
+        bus.flush().await;
+        tokio::time::sleep(10 * LEASE).await;
+        assert_eq!(runs.load(Ordering::SeqCst), 50);
+        assert_eq!(beats.load(Ordering::SeqCst), 0);
+        bus.shutdown(Duration::from_secs(1)).await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_claim_lost_mid_handler_is_neither_completed_nor_released() {
+        let store = Arc::new(LosesClaims::default());
+        let bus = Bus::new(BusConfig {
+            lease: LEASE,
+            ..config()
+        });
+        let runs = counter();
+        slow_instance(&bus, store.clone(), runs.clone());
+        bus.publish(&order("lost", 1)).await.unwrap();
+        bus.flush().await;
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            store.settled.load(Ordering::SeqCst),
+            0,
+            "someone else may own the key now"
+        );
+        bus.shutdown(Duration::from_secs(1)).await;
+    }
+}

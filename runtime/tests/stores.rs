@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::*;
-use eventschema::{Bus, BusConfig, Claim, DedupKey, Envelope, IdempotencyStore, MemoryStore};
+use eventschema::{
+    Bus, BusConfig, Claim, ClaimToken, DedupKey, Envelope, IdempotencyStore, MemoryStore,
+};
 
 /// The same event 1,000 times, concurrently, through two competing instances: one effect.
 async fn duplicate_delivery_runs_once(store: Arc<dyn IdempotencyStore>) {
@@ -177,7 +179,65 @@ async fn killed_worker_is_retried_after_the_lease(store: Arc<dyn IdempotencyStor
     survivor.shutdown(Duration::from_secs(5)).await;
 }
 
+/// Extending a claim keeps it past its original lease (a second claimer is refused); a
+/// wrong token, or a claim whose lease ran out, cannot be extended.
+async fn extend_keeps_the_claim_past_its_lease(store: Arc<dyn IdempotencyStore>) {
+    let lease = Duration::from_millis(300);
+    let mut envelope = Envelope::new(unique("ext-"), "/s", "orders.created").unwrap();
+    envelope.set_data(b"{}".to_vec());
+    let key = DedupKey::for_event(&unique("g"), &envelope);
+    let Claim::Acquired(token) = store.claim(&key, lease).await.unwrap() else {
+        panic!("claim");
+    };
+    assert!(
+        !store
+            .extend(&key, &ClaimToken::new(), Duration::from_secs(5))
+            .await
+            .unwrap(),
+        "a stranger's token extends nothing"
+    );
+    for _ in 0..3 {
+        tokio::time::sleep(lease / 3).await;
+        assert!(store.extend(&key, &token, lease).await.unwrap());
+    }
+    // Past the original lease by now (4 x lease/3), but still ours.
+    assert!(matches!(
+        store.claim(&key, lease).await.unwrap(),
+        Claim::InProgress(_)
+    ));
+    assert!(
+        store
+            .complete(&key, &token, Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store.extend(&key, &token, lease).await.unwrap(),
+        "a completed claim is not a claim any more"
+    );
+
+    // Not extended: the lease runs out, the claim is lost, another worker takes it over.
+    let mut other = envelope.clone();
+    other.set_attribute("id", &unique("ext-")).unwrap();
+    let key = DedupKey::for_event(&key.group, &other);
+    let Claim::Acquired(stale) = store.claim(&key, Duration::from_millis(100)).await.unwrap()
+    else {
+        panic!("claim");
+    };
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(
+        !store.extend(&key, &stale, lease).await.unwrap(),
+        "an expired claim is lost"
+    );
+    let Claim::Acquired(fresh) = store.claim(&key, lease).await.unwrap() else {
+        panic!("expired claim taken over");
+    };
+    assert!(!store.extend(&key, &stale, lease).await.unwrap());
+    assert!(store.extend(&key, &fresh, lease).await.unwrap());
+}
+
 async fn all_store_tests(store: Arc<dyn IdempotencyStore>) {
+    extend_keeps_the_claim_past_its_lease(store.clone()).await;
     duplicate_delivery_runs_once(store.clone()).await;
     claims_are_atomic(store.clone()).await;
     killed_worker_is_retried_after_the_lease(store).await;

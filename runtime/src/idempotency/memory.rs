@@ -1,11 +1,14 @@
-//! The in-memory idempotency store (the default): sharded maps, leases on the tokio clock.
-//! Best effort: not atomic with a handler's external effects, and lost on restart.
+//! The in-memory idempotency store (the default): sharded hash tables, leases on the tokio
+//! clock. Best effort: not atomic with a handler's external effects, and lost on restart.
+//!
+//! Records are found by (group, key) hash without building an owned key, so a claim or a
+//! completion allocates only what a new record keeps.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher, RandomState};
-use std::sync::Mutex;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use hashbrown::HashTable;
 use tokio::time::Instant;
 
 use super::{Claim, ClaimToken, DedupKey, IdempotencyStore};
@@ -18,19 +21,28 @@ enum State {
     Done { until: Instant },
 }
 
+impl State {
+    fn until(&self) -> Instant {
+        match self {
+            State::Claimed { until, .. } | State::Done { until } => *until,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Record {
+    group: String,
+    key: String,
     fingerprint: String,
     state: State,
 }
 
-type Map = HashMap<(String, String), Record>;
-type Shard = Mutex<Map>;
+type Table = HashTable<Record>;
 
 /// An in-memory store of idempotency keys.
 #[derive(Debug)]
 pub struct MemoryStore {
-    shards: Vec<Shard>,
+    shards: Vec<Mutex<Table>>,
     hasher: RandomState,
 }
 
@@ -40,57 +52,104 @@ impl Default for MemoryStore {
     }
 }
 
+/// A locked shard and the hash of the key looked up in it.
+struct Slot<'a> {
+    table: MutexGuard<'a, Table>,
+    hash: u64,
+}
+
+impl Slot<'_> {
+    fn find(&mut self, key: &DedupKey) -> Option<&mut Record> {
+        self.table
+            .find_mut(self.hash, |r| r.group == key.group && r.key == key.key)
+    }
+}
+
 impl MemoryStore {
     pub fn new() -> Self {
         MemoryStore {
-            shards: (0..32).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..32).map(|_| Mutex::new(HashTable::new())).collect(),
             hasher: RandomState::new(),
         }
     }
 
-    fn shard(&self, key: &DedupKey) -> Result<std::sync::MutexGuard<'_, Map>, StoreError> {
-        let mut h = self.hasher.build_hasher();
-        key.group.hash(&mut h);
-        key.key.hash(&mut h);
-        let index = usize::try_from(h.finish() % self.shards.len() as u64).unwrap_or(0);
-        self.shards
+    fn hash(&self, group: &str, key: &str) -> u64 {
+        self.hasher.hash_one((group, key))
+    }
+
+    fn slot(&self, key: &DedupKey) -> Result<Slot<'_>, StoreError> {
+        let hash = self.hash(&key.group, &key.key);
+        let index = usize::try_from(hash % self.shards.len() as u64).unwrap_or(0);
+        let table = self
+            .shards
             .get(index)
             .ok_or_else(|| StoreError::Corrupt("shard index".into()))?
             .lock()
-            .map_err(|_| StoreError::Corrupt("memory store lock poisoned".into()))
+            .map_err(|_| StoreError::Corrupt("memory store lock poisoned".into()))?;
+        Ok(Slot { table, hash })
     }
 
     fn claim_now(&self, key: &DedupKey, lease: Duration) -> Result<Claim, StoreError> {
         let now = Instant::now();
-        let mut map = self.shard(key)?;
-        let id = (key.group.clone(), key.key.clone());
-        if let Some(record) = map.get_mut(&id) {
-            let expired = match &record.state {
-                State::Done { until } => *until <= now,
-                State::Claimed { until, .. } => *until <= now,
+        let mut slot = self.slot(key)?;
+        let fresh = || {
+            let token = ClaimToken::new();
+            let state = State::Claimed {
+                token: token.clone(),
+                until: now + lease,
             };
-            if !expired {
+            (token, state)
+        };
+        match slot.find(key) {
+            Some(record) if record.state.until() > now => {
                 if record.fingerprint != key.fingerprint {
                     return Ok(Claim::KeyReuse);
                 }
-                return Ok(match &record.state {
+                Ok(match &record.state {
                     State::Done { .. } => Claim::Completed,
                     State::Claimed { until, .. } => Claim::InProgress(*until - now),
+                })
+            }
+            // Expired: taken over, whatever it held.
+            Some(record) => {
+                let (token, state) = fresh();
+                record.fingerprint.clone_from(&key.fingerprint);
+                record.state = state;
+                Ok(Claim::Acquired(token))
+            }
+            None => {
+                let (token, state) = fresh();
+                let record = Record {
+                    group: key.group.clone(),
+                    key: key.key.clone(),
+                    fingerprint: key.fingerprint.clone(),
+                    state,
+                };
+                let hasher = &self.hasher;
+                slot.table.insert_unique(slot.hash, record, |r| {
+                    hasher.hash_one((r.group.as_str(), r.key.as_str()))
                 });
+                Ok(Claim::Acquired(token))
             }
         }
-        let token = ClaimToken::new();
-        map.insert(
-            id,
-            Record {
-                fingerprint: key.fingerprint.clone(),
-                state: State::Claimed {
-                    token: token.clone(),
-                    until: now + lease,
-                },
-            },
-        );
-        Ok(Claim::Acquired(token))
+    }
+
+    /// The record if `token` holds its claim (live or not, as `live` says).
+    fn with_claim<T>(
+        &self,
+        key: &DedupKey,
+        token: &ClaimToken,
+        live: bool,
+        f: impl FnOnce(&mut Record) -> T,
+    ) -> Result<Option<T>, StoreError> {
+        let now = Instant::now();
+        let mut slot = self.slot(key)?;
+        Ok(slot.find(key).and_then(|record| match &record.state {
+            State::Claimed { token: t, until } if t == token && (!live || *until > now) => {
+                Some(f(record))
+            }
+            _ => None,
+        }))
     }
 
     fn complete_now(
@@ -99,28 +158,37 @@ impl MemoryStore {
         token: &ClaimToken,
         retention: Duration,
     ) -> Result<bool, StoreError> {
-        let mut map = self.shard(key)?;
-        let id = (key.group.clone(), key.key.clone());
-        match map.get_mut(&id) {
-            Some(record) if matches!(&record.state, State::Claimed { token: t, .. } if t == token) =>
-            {
-                record.state = State::Done {
-                    until: Instant::now() + retention,
-                };
-                Ok(true)
+        let done = self.with_claim(key, token, false, |record| {
+            record.state = State::Done {
+                until: Instant::now() + retention,
+            };
+        })?;
+        Ok(done.is_some())
+    }
+
+    fn extend_now(
+        &self,
+        key: &DedupKey,
+        token: &ClaimToken,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        let extended = self.with_claim(key, token, true, |record| {
+            if let State::Claimed { until, .. } = &mut record.state {
+                *until = Instant::now() + lease;
             }
-            _ => Ok(false),
-        }
+        })?;
+        Ok(extended.is_some())
     }
 
     fn release_now(&self, key: &DedupKey, token: &ClaimToken) -> Result<(), StoreError> {
-        let mut map = self.shard(key)?;
-        let id = (key.group.clone(), key.key.clone());
-        if map
-            .get(&id)
-            .is_some_and(|r| matches!(&r.state, State::Claimed { token: t, .. } if t == token))
-        {
-            map.remove(&id);
+        let mut slot = self.slot(key)?;
+        let hash = slot.hash;
+        if let Ok(entry) = slot.table.find_entry(hash, |r| {
+            r.group == key.group
+                && r.key == key.key
+                && matches!(&r.state, State::Claimed { token: t, .. } if t == token)
+        }) {
+            entry.remove();
         }
         Ok(())
     }
@@ -129,14 +197,12 @@ impl MemoryStore {
         let now = Instant::now();
         let mut removed = 0u64;
         for shard in &self.shards {
-            let mut map = shard
+            let mut table = shard
                 .lock()
                 .map_err(|_| StoreError::Corrupt("memory store lock poisoned".into()))?;
-            let before = map.len();
-            map.retain(|_, r| match r.state {
-                State::Done { until } | State::Claimed { until, .. } => until > now,
-            });
-            removed += (before - map.len()) as u64;
+            let before = table.len();
+            table.retain(|r| r.state.until() > now);
+            removed += (before - table.len()) as u64;
         }
         Ok(removed)
     }
@@ -159,6 +225,16 @@ impl IdempotencyStore for MemoryStore {
         retention: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         let result = self.complete_now(key, token, retention);
+        Box::pin(std::future::ready(result))
+    }
+
+    fn extend<'a>(
+        &'a self,
+        key: &'a DedupKey,
+        token: &'a ClaimToken,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let result = self.extend_now(key, token, lease);
         Box::pin(std::future::ready(result))
     }
 

@@ -119,6 +119,16 @@ pub trait IdempotencyStore: Send + Sync + 'static {
         retention: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
 
+    /// Extends a live claim to `lease` from now, while its handler still runs (the bus calls
+    /// this every `lease / 3`). `false` if the claim is lost: its lease ran out, or another
+    /// worker took it over, or it was completed or released. Never revives a lost claim.
+    fn extend<'a>(
+        &'a self,
+        key: &'a DedupKey,
+        token: &'a ClaimToken,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+
     /// Gives up a claim (the handler failed) so that the event can be handled again.
     fn release<'a>(
         &'a self,

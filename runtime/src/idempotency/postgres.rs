@@ -198,6 +198,33 @@ impl IdempotencyStore for PgStore {
         })
     }
 
+    fn extend<'a>(
+        &'a self,
+        key: &'a DedupKey,
+        token: &'a ClaimToken,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let t = &self.table;
+            let now = now_millis();
+            // An expired lease is lost even if nobody took it over yet: extending it could
+            // race with a claimer that saw it expired.
+            let extended = sqlx::query(AssertSqlSafe(format!(
+                "UPDATE {t} SET until_ms = $1 \
+                 WHERE grp = $2 AND key = $3 AND state = 'claimed' AND owner = $4 AND until_ms > $5"
+            )))
+            .bind(now.saturating_add(millis(lease)))
+            .bind(&key.group)
+            .bind(&key.key)
+            .bind(&token.0)
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+            Ok(extended == 1)
+        })
+    }
+
     fn release<'a>(
         &'a self,
         key: &'a DedupKey,

@@ -29,6 +29,15 @@ end
 return 0
 ";
 
+// The claim's value carries its token, so only the owner extends; an expired key is gone.
+const EXTEND: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+";
+
 const RELEASE: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
@@ -41,6 +50,7 @@ pub struct RedisStore {
     prefix: String,
     claim: redis::Script,
     complete: redis::Script,
+    extend: redis::Script,
     release: redis::Script,
 }
 
@@ -62,6 +72,7 @@ impl RedisStore {
             prefix: prefix.to_owned(),
             claim: redis::Script::new(CLAIM),
             complete: redis::Script::new(COMPLETE),
+            extend: redis::Script::new(EXTEND),
             release: redis::Script::new(RELEASE),
         })
     }
@@ -130,6 +141,25 @@ impl IdempotencyStore for RedisStore {
                 .invoke_async(&mut conn)
                 .await?;
             Ok(done == 1)
+        })
+    }
+
+    fn extend<'a>(
+        &'a self,
+        key: &'a DedupKey,
+        token: &'a ClaimToken,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            let extended: i64 = self
+                .extend
+                .key(self.redis_key(key))
+                .arg(Self::claim_value(key, token))
+                .arg(millis(lease).max(1))
+                .invoke_async(&mut conn)
+                .await?;
+            Ok(extended == 1)
         })
     }
 

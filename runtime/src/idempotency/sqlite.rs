@@ -115,6 +115,33 @@ impl IdempotencyStore for SqliteStore {
         })
     }
 
+    fn extend<'a>(
+        &'a self,
+        key: &'a DedupKey,
+        token: &'a ClaimToken,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let t = &self.table;
+            let now = now_millis();
+            // An expired lease is lost even if nobody took it over yet: extending it could
+            // race with a claimer that saw it expired.
+            let extended = sqlx::query(AssertSqlSafe(format!(
+                "UPDATE {t} SET until_ms = ? \
+                 WHERE grp = ? AND key = ? AND state = 'claimed' AND owner = ? AND until_ms > ?"
+            )))
+            .bind(now.saturating_add(millis(lease)))
+            .bind(&key.group)
+            .bind(&key.key)
+            .bind(&token.0)
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+            Ok(extended == 1)
+        })
+    }
+
     fn release<'a>(
         &'a self,
         key: &'a DedupKey,
