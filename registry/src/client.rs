@@ -6,8 +6,8 @@ use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 
 use crate::api::{
-    ConfigResponse, ConfigUpdate, ErrorResponse, RegisterResponse, SchemaRequest,
-    SubjectVersionResponse,
+    ConfigResponse, ConfigUpdate, ErrorResponse, RegisterResponse, SchemaRequest, SchemaResponse,
+    SubjectVersionRef, SubjectVersionResponse,
 };
 
 /// Confluent's content type; the registry also accepts plain JSON, other servers may not.
@@ -127,6 +127,23 @@ impl Client {
         ));
         self.send(
             &format!("version {version} of '{subject}'"),
+            self.http.get(url),
+        )
+        .await
+    }
+
+    /// `GET /schemas/ids/{id}`: the schema text, type and references of an id.
+    pub async fn schema_by_id(&self, id: u64) -> Result<SchemaResponse, ClientError> {
+        let url = self.url(&format!("/schemas/ids/{id}"));
+        self.send(&format!("schema id {id}"), self.http.get(url))
+            .await
+    }
+
+    /// `GET /schemas/ids/{id}/versions`: every (subject, version) holding the id.
+    pub async fn schema_versions(&self, id: u64) -> Result<Vec<SubjectVersionRef>, ClientError> {
+        let url = self.url(&format!("/schemas/ids/{id}/versions"));
+        self.send(
+            &format!("the versions holding schema id {id}"),
             self.http.get(url),
         )
         .await

@@ -31,7 +31,7 @@ use crate::subject::SubjectPattern;
 use crate::transport::{
     Acker, DeadLetterSummary, Delivery, InProcess, JoinSpec, Lane, Outgoing, Payload, Transport,
 };
-use crate::validation::{Invalid, InvalidReason, SchemaCatalog};
+use crate::validation::{CheckError, Invalid, InvalidReason, SchemaCatalog};
 
 /// What a publisher does when a group's queue is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -354,7 +354,7 @@ impl Bus {
 
     async fn dispatch(
         &self,
-        envelope: Envelope,
+        mut envelope: Envelope,
         only_group: Option<&str>,
         raw: Option<&[u8]>,
     ) -> Result<PublishOutcome, PublishError> {
@@ -371,19 +371,25 @@ impl Bus {
             correlationid = envelope.extension(ext::CORRELATION_ID).unwrap_or_default(),
         );
         let _entered = span.enter();
-        let verdict = self.verdict(&envelope).await;
-        if let Err(invalid) = verdict {
-            drop(_entered);
-            // Only a refused event needs to know its groups (to name them in dead letters).
-            let targets: Vec<String> = inner
-                .transport
-                .groups_for(envelope.ty())
-                .into_iter()
-                .filter(|g| only_group.is_none_or(|name| g == name))
-                .collect();
-            self.dead_letter_invalid(&envelope, raw, &targets, &invalid)
-                .await?;
-            return Ok(PublishOutcome::DeadLettered(invalid));
+        match self.verdict(&mut envelope).await {
+            Ok(()) => {}
+            Err(CheckError::Invalid(invalid)) => {
+                drop(_entered);
+                // Only a refused event needs to know its groups (to name them in dead letters).
+                let targets: Vec<String> = inner
+                    .transport
+                    .groups_for(envelope.ty())
+                    .into_iter()
+                    .filter(|g| only_group.is_none_or(|name| g == name))
+                    .collect();
+                self.dead_letter_invalid(&envelope, raw, &targets, &invalid)
+                    .await?;
+                return Ok(PublishOutcome::DeadLettered(invalid));
+            }
+            // Not the event's fault: the producer may try again, nothing is dead-lettered.
+            Err(unavailable @ CheckError::Unavailable { .. }) => {
+                return Err(PublishError::SchemaUnavailable(unavailable.to_string()));
+            }
         }
         let key = envelope
             .extension(ext::PARTITION_KEY)
@@ -403,17 +409,19 @@ impl Bus {
         Ok(PublishOutcome::Enqueued(count))
     }
 
-    /// Size limit, then schema validation when configured.
-    async fn verdict(&self, envelope: &Envelope) -> Result<(), Invalid> {
+    /// Size limit, then schema validation when configured (stamping `schemaversion` for
+    /// events that name only a `schemaid`).
+    async fn verdict(&self, envelope: &mut Envelope) -> Result<(), CheckError> {
         let config = &self.inner.config;
         let size = envelope.wire_size();
         if size > config.max_event_bytes {
             Err(invalid_from(&EnvelopeError::Oversized {
                 size,
                 limit: config.max_event_bytes,
-            }))
+            })
+            .into())
         } else if config.validate {
-            self.inner.catalog.validate(envelope).await.map(|_| ())
+            self.inner.catalog.admit(envelope).await.map(|_| ())
         } else {
             Ok(())
         }
@@ -602,6 +610,11 @@ impl Context {
     pub async fn publish<E: Event>(&self, event: &E) -> Result<PublishOutcome, PublishError> {
         let envelope = self.bus.envelope_for(event, Some(&self.envelope))?;
         self.bus.publish_envelope(envelope).await
+    }
+    /// The envelope [`Context::publish`] would send, to add attributes (a registry's
+    /// `schemaid`) before [`Context::publish_envelope`].
+    pub fn envelope_for<E: Event>(&self, event: &E) -> Result<Envelope, PublishError> {
+        self.bus.envelope_for(event, Some(&self.envelope))
     }
     /// Publishes an envelope, stamping causation and correlation.
     pub async fn publish_envelope(
@@ -971,12 +984,15 @@ impl Processor {
                 binding,
                 headers,
                 body,
-            } => self.admit(binding, &headers, &body).await.map(Arc::new),
+            } => self
+                .admit(binding, &headers, &body, redeliveries)
+                .await
+                .map(Arc::new),
         };
         let mut acker = acker;
         let settle = match envelope {
             Ok(envelope) => self.process(envelope, redeliveries, &mut *acker).await,
-            Err(refused) => Settle::DeadLettered(refused),
+            Err(settle) => settle,
         };
         match settle {
             Settle::Ack => acker.ack().await,
@@ -986,42 +1002,57 @@ impl Processor {
     }
 
     /// A message off a broker: decoded and validated here, since any producer may have
-    /// written it; refused ones are dead-lettered for this group.
+    /// written it; refused ones are dead-lettered for this group (`Err(DeadLettered)`); one
+    /// whose writer schema cannot be fetched now is given back while the redelivery budget
+    /// lasts.
     async fn admit(
         &self,
         binding: crate::envelope::Binding,
         headers: &[(String, String)],
         body: &[u8],
-    ) -> Result<Envelope, DeadLetterSummary> {
-        let refused = |invalid: Invalid| DeadLetterSummary {
-            group: self.group.to_string(),
-            reason: invalid.reason.as_str().to_owned(),
-            attempts: 0,
+        redeliveries: u32,
+    ) -> Result<Envelope, Settle> {
+        let refused = |invalid: &Invalid| {
+            Settle::DeadLettered(DeadLetterSummary {
+                group: self.group.to_string(),
+                reason: invalid.reason.as_str().to_owned(),
+                attempts: 0,
+            })
         };
         let bus = &self.bus;
         let limit = bus.inner.config.max_event_bytes;
-        let envelope = match Envelope::from_binary(binding, headers, body, limit) {
+        let mut envelope = match Envelope::from_binary(binding, headers, body, limit) {
             Ok(envelope) => envelope,
             Err(error) => {
                 if let Err(e) = bus.refuse_raw(body, &error, Some(&self.group)).await {
                     tracing::error!(error = %e, "writing the dead letter failed");
                 }
-                return Err(refused(invalid_from(&error)));
+                return Err(refused(&invalid_from(&error)));
             }
         };
-        match bus.verdict(&envelope).await {
-            Ok(()) => Ok(envelope),
-            Err(invalid) => {
-                let groups = [self.group.to_string()];
-                if let Err(e) = bus
-                    .dead_letter_invalid(&envelope, None, &groups, &invalid)
-                    .await
-                {
-                    tracing::error!(error = %e, "writing the dead letter failed");
+        let invalid = match bus.verdict(&mut envelope).await {
+            Ok(()) => return Ok(envelope),
+            Err(CheckError::Invalid(invalid)) => invalid,
+            Err(CheckError::Unavailable { id, reason }) => {
+                if redeliveries < bus.inner.transport.redeliveries() {
+                    tracing::warn!(id, %reason, "writer schema unavailable; redelivering later");
+                    let last = self.retry.max_attempts.saturating_sub(1);
+                    return Err(Settle::RetryLater(self.retry.ceiling(last)));
                 }
-                Err(refused(invalid))
+                Invalid::new(
+                    InvalidReason::SchemaUnavailable,
+                    format!("schema id {id} could not be fetched on any delivery: {reason}"),
+                )
             }
+        };
+        let groups = [self.group.to_string()];
+        if let Err(e) = bus
+            .dead_letter_invalid(&envelope, None, &groups, &invalid)
+            .await
+        {
+            tracing::error!(error = %e, "writing the dead letter failed");
         }
+        Err(refused(&invalid))
     }
 
     async fn process(

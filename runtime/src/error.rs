@@ -144,6 +144,10 @@ pub enum PublishError {
     QueueFull(String),
     #[error("the bus is shut down")]
     Closed,
+    /// The event's writer schema could not be fetched (the registry is unreachable);
+    /// nothing was sent or dead-lettered, the same publish may be tried again.
+    #[error("{0}")]
+    SchemaUnavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -12,7 +12,8 @@
 //! validates before it sends.
 //!
 //! Architecture invariant: depends on `eventschema-core` (the schema model) and never on
-//! the registry server, axum or the CLI. Stores sit behind cargo features: `sqlite`,
+//! the registry server, axum or the CLI (feature `registry` brings the registry's typed
+//! client, for writer schemas fetched by id). Stores sit behind cargo features: `sqlite`,
 //! `postgres` (with the inbox) and `redis`; the in-memory store is always there.
 
 use std::future::Future;
@@ -36,6 +37,8 @@ mod metrics;
 #[cfg(feature = "outbox")]
 pub mod outbox;
 pub mod publisher;
+#[cfg(feature = "registry")]
+pub mod registry;
 pub mod retry;
 pub mod subject;
 pub mod testing;
@@ -66,7 +69,9 @@ pub use publisher::{ProduceError, Publisher};
 pub use retry::{BreakerConfig, CircuitBreaker, RetryPolicy};
 pub use subject::SubjectPattern;
 pub use transport::{InProcess, Transport, TransportError};
-pub use validation::{Invalid, InvalidReason, RegisteredSchema, SchemaCatalog, SchemaSource};
+pub use validation::{
+    CheckError, Invalid, InvalidReason, RegisteredSchema, SchemaCatalog, SchemaSource, SourceError,
+};
 pub use wire::{ConfluentExt, WireError, decode_confluent, encode_confluent};
 
 /// `#[derive(Event)]` (with `#[event(subject = "...", version = N, schema = "...")]`) and

@@ -10,7 +10,7 @@ use crate::bus::{Bus, PublishOutcome};
 use crate::envelope::ext;
 use crate::error::{EnvelopeError, PublishError, SubscribeError};
 use crate::event::Event;
-use crate::validation::Invalid;
+use crate::validation::{CheckError, Invalid};
 
 /// Publishing through a [`Publisher`] failed; nothing was sent.
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +86,12 @@ impl Publisher {
             .catalog()
             .validate(&envelope)
             .await
-            .map_err(ProduceError::Invalid)?;
+            .map_err(|error| match error {
+                CheckError::Invalid(invalid) => ProduceError::Invalid(invalid),
+                unavailable @ CheckError::Unavailable { .. } => {
+                    ProduceError::Publish(PublishError::SchemaUnavailable(unavailable.to_string()))
+                }
+            })?;
         Ok(self.bus.publish_envelope(envelope).await?)
     }
 }

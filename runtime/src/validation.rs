@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use eventschema_core::{Limits, ParsedSchema, SchemaType};
 use serde_json::Value;
@@ -33,6 +33,8 @@ pub enum InvalidReason {
     SchemaMismatch,
     /// The handler's type could not be produced (decode or upcast failed).
     DecodeError,
+    /// The writer schema could not be fetched on any delivery the broker allowed.
+    SchemaUnavailable,
 }
 
 impl InvalidReason {
@@ -46,6 +48,7 @@ impl InvalidReason {
             InvalidReason::MissingAttribute => "missing-attribute",
             InvalidReason::SchemaMismatch => "schema-mismatch",
             InvalidReason::DecodeError => "decode-error",
+            InvalidReason::SchemaUnavailable => "schema-unavailable",
         }
     }
 }
@@ -78,10 +81,45 @@ pub struct RegisteredSchema {
     pub schema: String,
 }
 
+/// Why a [`SchemaSource`] gave no schema for an id it was asked about.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SourceError {
+    /// The source could not be asked (connection refused, timeout, a server error): a
+    /// passing condition, so the event is retried later and never dead-lettered for it.
+    #[error("the schema source is unavailable: {0}")]
+    Unavailable(String),
+    /// The source answered with something this runtime cannot use (a schema with
+    /// references, Protobuf, no subject holding the id): the event is refused.
+    #[error("{0}")]
+    Unusable(String),
+}
+
 /// Where writer schemas come from when an event names a `schemaid` the catalog has not
-/// seen: the registry client implements this (a later issue); tests use the embedded mode.
+/// seen: the registry (`registry::RegistrySource`, feature `registry`), or anything else
+/// that maps ids to schemas. `Ok(None)` means the id does not exist.
 pub trait SchemaSource: Send + Sync + 'static {
-    fn fetch(&self, id: u64) -> BoxFuture<'_, Result<Option<RegisteredSchema>, String>>;
+    fn fetch(&self, id: u64) -> BoxFuture<'_, Result<Option<RegisteredSchema>, SourceError>>;
+}
+
+/// Validation refused the event, or could not decide yet.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckError {
+    /// The event is invalid: it is dead-lettered with the reason.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// The writer schema could not be fetched (the registry is down): try again later.
+    #[error("schema id {id} cannot be fetched now: {reason}")]
+    Unavailable { id: u64, reason: String },
+}
+
+impl CheckError {
+    /// The refusal, when the event was found invalid (rather than undecided).
+    pub fn into_invalid(self) -> Option<Invalid> {
+        match self {
+            CheckError::Invalid(invalid) => Some(invalid),
+            CheckError::Unavailable { .. } => None,
+        }
+    }
 }
 
 enum Compiled {
@@ -194,6 +232,8 @@ pub struct SchemaCatalog {
     by_type: RwLock<HashMap<String, BTreeMap<u32, Arc<SchemaEntry>>>>,
     by_id: RwLock<HashMap<u64, Arc<SchemaEntry>>>,
     source: Option<Arc<dyn SchemaSource>>,
+    /// One lock per id being fetched, so that concurrent first sights make one request.
+    fetching: Mutex<HashMap<u64, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl fmt::Debug for SchemaCatalog {
@@ -287,9 +327,12 @@ impl SchemaCatalog {
         })
     }
 
-    async fn by_id(&self, id: u64) -> Result<Arc<SchemaEntry>, Invalid> {
-        let cached = self.by_id.read().ok().and_then(|m| m.get(&id).cloned());
-        if let Some(entry) = cached {
+    fn cached(&self, id: u64) -> Option<Arc<SchemaEntry>> {
+        self.by_id.read().ok().and_then(|m| m.get(&id).cloned())
+    }
+
+    async fn by_id(&self, id: u64) -> Result<Arc<SchemaEntry>, CheckError> {
+        if let Some(entry) = self.cached(id) {
             return Ok(entry);
         }
         let unknown = || {
@@ -299,16 +342,52 @@ impl SchemaCatalog {
             )
         };
         let source = self.source.as_ref().ok_or_else(unknown)?;
-        let registered = source
-            .fetch(id)
-            .await
-            .map_err(|e| {
-                Invalid::new(
+        let gate = match self.fetching.lock() {
+            Ok(mut fetching) => fetching.entry(id).or_default().clone(),
+            // A poisoned map only costs the single flight, not correctness.
+            Err(_) => Arc::default(),
+        };
+        let _turn = gate.lock().await;
+        // Whoever held the gate before us may have fetched it already.
+        if let Some(entry) = self.cached(id) {
+            return Ok(entry);
+        }
+        let result = self.fetch(source.as_ref(), id).await;
+        // Done (cached, or failed and free to be tried again): later first sights need
+        // no gate; those already waiting on this one re-check the cache.
+        if let Ok(mut fetching) = self.fetching.lock()
+            && fetching.get(&id).is_some_and(|g| Arc::ptr_eq(g, &gate))
+        {
+            fetching.remove(&id);
+        }
+        result
+    }
+
+    async fn fetch(
+        &self,
+        source: &dyn SchemaSource,
+        id: u64,
+    ) -> Result<Arc<SchemaEntry>, CheckError> {
+        let registered = match source.fetch(id).await {
+            Ok(Some(registered)) => registered,
+            Ok(None) => {
+                return Err(Invalid::new(
                     InvalidReason::UnknownSchemaVersion,
-                    format!("fetching schema id {id} failed: {e}"),
+                    format!("unknown schema id {id}: the registry does not have it"),
                 )
-            })?
-            .ok_or_else(unknown)?;
+                .into());
+            }
+            Err(SourceError::Unavailable(reason)) => {
+                return Err(CheckError::Unavailable { id, reason });
+            }
+            Err(SourceError::Unusable(reason)) => {
+                return Err(Invalid::new(
+                    InvalidReason::UnknownSchemaVersion,
+                    format!("schema id {id} cannot be used: {reason}"),
+                )
+                .into());
+            }
+        };
         let entry = SchemaEntry::compile(registered, Some(id)).map_err(|e| {
             Invalid::new(
                 InvalidReason::UnknownSchemaVersion,
@@ -321,22 +400,37 @@ impl SchemaCatalog {
     }
 
     /// Finds the event's writer schema (by `schemaid`, else `type` + `schemaversion`) and
-    /// checks the payload against it.
-    pub async fn validate(&self, envelope: &Envelope) -> Result<Arc<SchemaEntry>, Invalid> {
+    /// checks the payload against it. An event naming only a `schemaid` is read with that
+    /// id's version: see [`SchemaCatalog::admit`].
+    pub async fn validate(&self, envelope: &Envelope) -> Result<Arc<SchemaEntry>, CheckError> {
         let entry = if let Some(id) = envelope.extension(ext::SCHEMA_ID) {
             let id: u64 = id.parse().map_err(|_| {
                 Invalid::new(InvalidReason::MalformedEnvelope, format!("schemaid `{id}`"))
             })?;
             let entry = self.by_id(id).await?;
-            if entry.registered.event_type != envelope.ty() {
+            let registered = &entry.registered;
+            if registered.event_type != envelope.ty() {
                 return Err(Invalid::new(
                     InvalidReason::UnknownSchemaVersion,
                     format!(
                         "schema id {id} describes `{}`, not `{}`",
-                        entry.registered.event_type,
+                        registered.event_type,
                         envelope.ty()
                     ),
-                ));
+                )
+                .into());
+            }
+            if let Some(version) = envelope.extension(ext::SCHEMA_VERSION)
+                && version != registered.version.to_string()
+            {
+                return Err(Invalid::new(
+                    InvalidReason::UnknownSchemaVersion,
+                    format!(
+                        "schemaversion {version} disagrees with schema id {id} (version {} of `{}`)",
+                        registered.version, registered.subject
+                    ),
+                )
+                .into());
             }
             entry
         } else {
@@ -344,7 +438,8 @@ impl SchemaCatalog {
                 return Err(Invalid::new(
                     InvalidReason::UnknownType,
                     format!("no schema for type `{}`", envelope.ty()),
-                ));
+                )
+                .into());
             }
             let version = envelope.extension(ext::SCHEMA_VERSION).ok_or_else(|| {
                 Invalid::new(
@@ -361,6 +456,19 @@ impl SchemaCatalog {
             self.by_version(envelope.ty(), version)?
         };
         entry.check(envelope)?;
+        Ok(entry)
+    }
+
+    /// [`SchemaCatalog::validate`], then stamps `schemaversion` from the writer schema when
+    /// the producer named only a `schemaid`, so that handlers decode (and upcast) from the
+    /// version actually written rather than assuming their own.
+    pub async fn admit(&self, envelope: &mut Envelope) -> Result<Arc<SchemaEntry>, CheckError> {
+        let entry = self.validate(envelope).await?;
+        if envelope.extension(ext::SCHEMA_VERSION).is_none() {
+            envelope
+                .set_extension(ext::SCHEMA_VERSION, entry.registered.version.to_string())
+                .map_err(|e| Invalid::new(InvalidReason::MalformedEnvelope, e.to_string()))?;
+        }
         Ok(entry)
     }
 }
@@ -396,22 +504,33 @@ mod tests {
         let err = catalog
             .validate(&event(br#"{"n":"x"}"#, "1"))
             .await
-            .unwrap_err();
+            .unwrap_err()
+            .into_invalid()
+            .unwrap();
         assert_eq!(err.reason, InvalidReason::SchemaMismatch);
         assert!(err.detail.contains("/n"), "{}", err.detail);
         let err = catalog
             .validate(&event(br#"{"n":1}"#, "2"))
             .await
-            .unwrap_err();
+            .unwrap_err()
+            .into_invalid()
+            .unwrap();
         assert_eq!(err.reason, InvalidReason::UnknownSchemaVersion);
         let err = catalog
             .validate(&event(b"\x00garbage", "1"))
             .await
-            .unwrap_err();
+            .unwrap_err()
+            .into_invalid()
+            .unwrap();
         assert_eq!(err.reason, InvalidReason::SchemaMismatch);
         let mut other = event(br#"{"n":1}"#, "1");
         other.set_attribute("type", "other.type").unwrap();
-        let err = catalog.validate(&other).await.unwrap_err();
+        let err = catalog
+            .validate(&other)
+            .await
+            .unwrap_err()
+            .into_invalid()
+            .unwrap();
         assert_eq!(err.reason, InvalidReason::UnknownType);
     }
 
@@ -438,7 +557,13 @@ mod tests {
         assert!(catalog.validate(&e).await.is_ok());
         e.set_data(vec![0x54, 0x01]);
         assert_eq!(
-            catalog.validate(&e).await.unwrap_err().reason,
+            catalog
+                .validate(&e)
+                .await
+                .unwrap_err()
+                .into_invalid()
+                .unwrap()
+                .reason,
             InvalidReason::SchemaMismatch
         );
         e.set_data(vec![0xff]);
@@ -447,7 +572,7 @@ mod tests {
 
     struct Fixed;
     impl SchemaSource for Fixed {
-        fn fetch(&self, id: u64) -> BoxFuture<'_, Result<Option<RegisteredSchema>, String>> {
+        fn fetch(&self, id: u64) -> BoxFuture<'_, Result<Option<RegisteredSchema>, SourceError>> {
             Box::pin(async move { Ok((id == 9).then(|| json_schema(3))) })
         }
     }
@@ -461,8 +586,83 @@ mod tests {
         assert!(catalog.by_id.read().unwrap().contains_key(&9));
         e.set_extension(ext::SCHEMA_ID, "10").unwrap();
         assert_eq!(
-            catalog.validate(&e).await.unwrap_err().reason,
+            catalog
+                .validate(&e)
+                .await
+                .unwrap_err()
+                .into_invalid()
+                .unwrap()
+                .reason,
             InvalidReason::UnknownSchemaVersion
         );
+    }
+
+    /// Counts fetches; answers slowly, and fails while `down`.
+    struct Counting {
+        fetches: std::sync::atomic::AtomicUsize,
+        down: std::sync::atomic::AtomicBool,
+    }
+
+    impl SchemaSource for Counting {
+        fn fetch(&self, id: u64) -> BoxFuture<'_, Result<Option<RegisteredSchema>, SourceError>> {
+            use std::sync::atomic::Ordering;
+            Box::pin(async move {
+                self.fetches.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                if self.down.load(Ordering::SeqCst) {
+                    return Err(SourceError::Unavailable("connection refused".into()));
+                }
+                Ok((id == 9).then(|| json_schema(3)))
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_first_sights_fetch_once_and_failures_are_not_cached() {
+        use std::sync::atomic::Ordering;
+        let source = Arc::new(Counting {
+            fetches: Default::default(),
+            down: std::sync::atomic::AtomicBool::new(true),
+        });
+        let catalog = Arc::new(SchemaCatalog::with_source(source.clone()));
+        let mut e = event(br#"{"n":1}"#, "3");
+        e.set_extension(ext::SCHEMA_ID, "9").unwrap();
+        let err = catalog.validate(&e).await.unwrap_err();
+        assert!(
+            matches!(&err, CheckError::Unavailable { id: 9, reason } if reason.contains("refused")),
+            "{err:?}"
+        );
+        source.down.store(false, Ordering::SeqCst);
+        let before = source.fetches.load(Ordering::SeqCst);
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let catalog = catalog.clone();
+                let e = e.clone();
+                tokio::spawn(async move { catalog.validate(&e).await.map(|_| ()) })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        assert_eq!(source.fetches.load(Ordering::SeqCst) - before, 1);
+        assert!(catalog.fetching.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn admit_stamps_the_version_of_the_id() {
+        let catalog = SchemaCatalog::with_source(Arc::new(Fixed));
+        let mut e = Envelope::new("1", "/s", "orders.created").unwrap();
+        e.set_extension(ext::SCHEMA_ID, "9").unwrap();
+        e.set_data(br#"{"n":1}"#.to_vec());
+        catalog.admit(&mut e).await.unwrap();
+        assert_eq!(e.extension(ext::SCHEMA_VERSION), Some("3"));
+        e.set_extension(ext::SCHEMA_VERSION, "2").unwrap();
+        let err = catalog
+            .admit(&mut e)
+            .await
+            .unwrap_err()
+            .into_invalid()
+            .unwrap();
+        assert_eq!(err.reason, InvalidReason::UnknownSchemaVersion);
     }
 }

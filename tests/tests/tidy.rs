@@ -15,8 +15,8 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Package name -> names of its normal (non-dev, non-build) dependencies.
-fn dependencies() -> BTreeMap<String, Vec<String>> {
+/// `cargo metadata --no-deps`: what the manifests declare.
+fn metadata() -> Value {
     let output = Command::new(env!("CARGO"))
         .args([
             "metadata",
@@ -33,8 +33,12 @@ fn dependencies() -> BTreeMap<String, Vec<String>> {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let metadata: Value = serde_json::from_slice(&output.stdout).unwrap();
-    metadata["packages"]
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Package name -> its normal (non-dev, non-build) dependency declarations.
+fn declarations() -> BTreeMap<String, Vec<Value>> {
+    metadata()["packages"]
         .as_array()
         .unwrap()
         .iter()
@@ -44,9 +48,23 @@ fn dependencies() -> BTreeMap<String, Vec<String>> {
                 .unwrap()
                 .iter()
                 .filter(|dep| dep["kind"].is_null())
-                .map(|dep| dep["name"].as_str().unwrap().to_owned())
+                .cloned()
                 .collect();
             (package["name"].as_str().unwrap().to_owned(), deps)
+        })
+        .collect()
+}
+
+/// Package name -> names of its normal (non-dev, non-build) dependencies.
+fn dependencies() -> BTreeMap<String, Vec<String>> {
+    declarations()
+        .into_iter()
+        .map(|(package, deps)| {
+            let names = deps
+                .iter()
+                .map(|dep| dep["name"].as_str().unwrap().to_owned())
+                .collect();
+            (package, names)
         })
         .collect()
 }
@@ -105,16 +123,68 @@ fn registry_and_runtime_do_not_reach_into_each_other() {
             "eventschema-cli",
         ],
     );
-    assert_no_dependency(
-        &deps,
-        "eventschema",
-        &["eventschema-registry", "eventschema-cli", "axum"],
-    );
+    assert_no_dependency(&deps, "eventschema", &["eventschema-cli", "axum"]);
+    runtime_uses_only_the_registry_client(&declarations());
     assert_no_dependency(
         &deps,
         "eventschema-codegen",
         &["axum", "sqlx", "eventschema-cli"],
     );
+}
+
+/// The runtime may reach the registry only through its typed client (feature `registry`,
+/// for writer schemas by id): optional, without default features (the server), and with
+/// exactly the `client` feature.
+fn runtime_uses_only_the_registry_client(declarations: &BTreeMap<String, Vec<Value>>) {
+    let registry: Vec<&Value> = declarations["eventschema"]
+        .iter()
+        .filter(|dep| dep["name"] == "eventschema-registry")
+        .collect();
+    for dep in &registry {
+        assert_eq!(
+            dep["optional"], true,
+            "the registry client must stay optional"
+        );
+        assert_eq!(
+            dep["uses_default_features"], false,
+            "the registry's default features include its server"
+        );
+        let features: Vec<&str> = dep["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            features,
+            ["client"],
+            "the runtime may use the registry's client, never its server"
+        );
+    }
+}
+
+#[test]
+fn the_registry_client_rule_refuses_the_server() {
+    let declare = |features: Value, default: bool| {
+        let dep = serde_json::json!({
+            "name": "eventschema-registry", "kind": null, "optional": true,
+            "uses_default_features": default, "features": features,
+        });
+        BTreeMap::from([("eventschema".to_owned(), vec![dep])])
+    };
+    runtime_uses_only_the_registry_client(&declare(serde_json::json!(["client"]), false));
+    for (features, default) in [
+        (serde_json::json!(["client", "server"]), false),
+        (serde_json::json!(["server"]), false),
+        (serde_json::json!(["client"]), true),
+    ] {
+        let declared = declare(features.clone(), default);
+        let refused = std::panic::catch_unwind(|| runtime_uses_only_the_registry_client(&declared));
+        assert!(
+            refused.is_err(),
+            "{features} (default features: {default}) passed"
+        );
+    }
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -12,23 +12,40 @@
 //! Stock is reserved before the payment so that a failed payment has something to undo:
 //! the compensating `StockReleased(CANCELLED)` gives the stock back. The schemas have no
 //! "shipped" event, so shipping announces a shipment by releasing the reservation as
-//! `FULFILLED`. State (orders, stock, notifications, the saga log) and the idempotency keys
-//! live in one SQLite database; the bus runs in process or over NATS JetStream.
+//! `FULFILLED`.
+//!
+//! State (orders, stock, notifications, the saga log) lives in SQLite or PostgreSQL. The
+//! saga's reads and writes ([`Steps`]) are written once for both; what differs is how a
+//! step commits. On SQLite a handler runs its step in its own transaction, commits, then
+//! publishes, and the idempotency keys sit in a SQLite table. On PostgreSQL every handler
+//! is an inbox handler (`&mut PgConnection`, registered with `Bus::register_inbox`): its
+//! writes, its saga log entries and the idempotency key commit in one transaction, so a
+//! redelivered event finds its key and changes nothing. The bus runs in process or over
+//! NATS JetStream. With a registry (`Options::registry`), every version of the example's
+//! schemas is registered in order at start, published events carry their registry id
+//! (`schemaid`), and the bus validates them through the registry-backed catalog, which
+//! fetches each id on first sight.
 //!
 //! Depends only on the `eventschema` runtime and its generated types, never on the
 //! registry server or the CLI: that is all a service needs.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use eventschema::envelope::ext;
+use eventschema::idempotency::postgres::PgStore;
 use eventschema::idempotency::sqlite::SqliteStore;
+use eventschema::registry::{ClientError, RegistrySource};
 use eventschema::transport::nats::{NatsConfig, NatsTransport};
 use eventschema::{
     Bus, BusConfig, Context, Event, HandlerError, IdempotencyStore, InProcess, MemoryDlq,
-    Publisher, SchemaCatalog,
+    PublishOutcome, SchemaCatalog,
 };
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::{PgConnection, SqliteConnection};
 
 /// The types generated from `schemas/` (one module per subject, `vN` per version, the
 /// newest version re-exported at the module's root).
@@ -59,7 +76,24 @@ pub enum ShopError {
     #[error("registering a consumer: {0}")]
     Subscribe(#[from] eventschema::SubscribeError),
     #[error("publishing: {0}")]
-    Produce(#[from] eventschema::ProduceError),
+    Publish(#[from] eventschema::PublishError),
+    #[error("envelope: {0}")]
+    Envelope(#[from] eventschema::EnvelopeError),
+    #[error("the bus refused the event: {0}")]
+    Refused(eventschema::Invalid),
+    #[error("registry: {0}")]
+    Registry(#[from] ClientError),
+    #[error(
+        "the registry holds `{subject}` v{expected} as version {found}: register the schemas/ \
+         folder in order (`eventschema push`) into a registry without other versions"
+    )]
+    RegistryVersion {
+        subject: &'static str,
+        expected: u32,
+        found: u32,
+    },
+    #[error("PostgreSQL schema name `{0}` (expected [a-z_][a-z0-9_]*)")]
+    SchemaName(String),
     #[error("order `{0}` has no lines")]
     EmptyOrder(String),
     #[error("orders still in flight after {0:?}: {1:?}")]
@@ -73,6 +107,33 @@ pub enum TransportChoice {
     InProcess,
     /// NATS JetStream at `url`, streams named after `prefix`.
     Nats { url: String, prefix: String },
+}
+
+/// How the shop starts.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `sqlite://PATH` or `postgres://...`.
+    pub database_url: String,
+    /// On PostgreSQL, the schema holding the tables (created if missing).
+    pub pg_schema: String,
+    pub transport: TransportChoice,
+    /// Orders whose total exceeds this have their payment declined.
+    pub card_limit_cents: i64,
+    /// A registry URL: schemas registered there, events validated through it.
+    pub registry: Option<String>,
+}
+
+impl Options {
+    /// In-process, without a registry, the tables in schema `orders_example` on PostgreSQL.
+    pub fn new(database_url: impl Into<String>, card_limit_cents: i64) -> Self {
+        Options {
+            database_url: database_url.into(),
+            pg_schema: "orders_example".to_owned(),
+            transport: TransportChoice::InProcess,
+            card_limit_cents,
+            registry: None,
+        }
+    }
 }
 
 /// An order as the storefront takes it.
@@ -97,15 +158,58 @@ pub struct Outcome {
     pub events: Vec<String>,
 }
 
+/// Where the state lives.
+#[derive(Debug, Clone)]
+enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$conn` bound to a pooled connection of either database.
+macro_rules! with_conn {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $db {
+            Db::Sqlite(pool) => {
+                let mut held = pool.acquire().await?;
+                let $conn: &mut SqliteConnection = &mut held;
+                $body
+            }
+            Db::Postgres(pool) => {
+                let mut held = pool.acquire().await?;
+                let $conn: &mut PgConnection = &mut held;
+                $body
+            }
+        }
+    };
+}
+
+/// The registry ids of the event types this service publishes, by CloudEvents `type`
+/// (empty without a registry: events then carry only `schemaversion`).
+#[derive(Debug, Clone, Default)]
+struct SchemaIds(Arc<HashMap<&'static str, u64>>);
+
+impl SchemaIds {
+    fn stamp<E: Event>(
+        &self,
+        envelope: &mut eventschema::Envelope,
+    ) -> Result<(), eventschema::EnvelopeError> {
+        match self.0.get(E::TYPE) {
+            Some(id) => envelope.set_extension(ext::SCHEMA_ID, id.to_string()),
+            None => Ok(()),
+        }
+    }
+}
+
 /// The running service: the bus with its consumers registered, and the database.
 #[derive(Debug)]
 pub struct Shop {
     bus: Bus,
-    db: SqlitePool,
+    db: Db,
+    ids: SchemaIds,
     nats: Option<Arc<NatsTransport>>,
 }
 
-const SCHEMA: &[&str] = &[
+const SQLITE_TABLES: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS orders (id TEXT PRIMARY KEY, buyer_id TEXT NOT NULL, \
      sku TEXT NOT NULL, quantity INTEGER NOT NULL, total_cents INTEGER NOT NULL, \
      status TEXT NOT NULL)",
@@ -115,29 +219,42 @@ const SCHEMA: &[&str] = &[
      order_id TEXT NOT NULL, event TEXT NOT NULL, UNIQUE (order_id, event))",
 ];
 
+const POSTGRES_TABLES: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS orders (id TEXT PRIMARY KEY, buyer_id TEXT NOT NULL, \
+     sku TEXT NOT NULL, quantity BIGINT NOT NULL, total_cents BIGINT NOT NULL, \
+     status TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS stock (sku TEXT PRIMARY KEY, available BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS notifications (order_id TEXT PRIMARY KEY, message TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS saga_log (seq BIGSERIAL PRIMARY KEY, \
+     order_id TEXT NOT NULL, event TEXT NOT NULL, UNIQUE (order_id, event))",
+];
+
 impl Shop {
-    /// Opens (or creates) the SQLite database at `database_url`, builds the bus on
-    /// `transport` with SQLite idempotency and registers the four consumers. Orders whose
-    /// total exceeds `card_limit_cents` have their payment declined.
+    /// [`Shop::start_with`] in process on a SQLite database, without a registry.
     pub async fn start(
         database_url: &str,
         transport: TransportChoice,
         card_limit_cents: i64,
     ) -> Result<Self, ShopError> {
-        let options = SqliteConnectOptions::from_str(database_url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(Duration::from_secs(10));
-        let db = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await?;
-        for statement in SCHEMA {
-            sqlx::query(*statement).execute(&db).await?;
-        }
-        let store = SqliteStore::new(db.clone(), "idempotency")?;
-        store.migrate().await?;
-        let (transport, nats): (Arc<dyn eventschema::Transport>, _) = match transport {
+        Self::start_with(Options {
+            transport,
+            ..Options::new(database_url, card_limit_cents)
+        })
+        .await
+    }
+
+    /// Opens (or creates) the database, registers the schemas when a registry is given,
+    /// builds the bus on the transport and registers the four consumers.
+    pub async fn start_with(options: Options) -> Result<Self, ShopError> {
+        let (catalog, ids) = match &options.registry {
+            Some(url) => {
+                let source = RegistrySource::new(url)?;
+                let ids = register_schemas(&source).await?;
+                (source.catalog(), ids)
+            }
+            None => (SchemaCatalog::new(), SchemaIds::default()),
+        };
+        let (transport, nats): (Arc<dyn eventschema::Transport>, _) = match options.transport {
             TransportChoice::InProcess => (Arc::new(InProcess::new()), None),
             TransportChoice::Nats { url, prefix } => {
                 let nats = Arc::new(NatsTransport::connect(NatsConfig::new(url, prefix)).await?);
@@ -148,44 +265,64 @@ impl Shop {
             source: "urn:example:orders".to_owned(),
             ..BusConfig::default()
         };
-        let bus = Bus::with_transport(
-            config,
-            Arc::new(SchemaCatalog::new()),
-            Arc::new(MemoryDlq::new()),
-            Arc::new(store) as Arc<dyn IdempotencyStore>,
-            transport,
-        );
-        bus.register(Inventory { db: db.clone() })?;
-        bus.register(Billing {
-            db: db.clone(),
-            card_limit_cents,
-        })?;
-        bus.register(Shipping { db: db.clone() })?;
-        bus.register(Notifications { db: db.clone() })?;
-        Ok(Shop { bus, db, nats })
+        let card_limit_cents = options.card_limit_cents;
+        let (bus, db) = if options.database_url.starts_with("postgres") {
+            let pool = open_postgres(&options.database_url, &options.pg_schema).await?;
+            let store = PgStore::new(pool.clone(), "idempotency")?;
+            store.migrate().await?;
+            let bus = Bus::with_transport(
+                config,
+                Arc::new(catalog),
+                Arc::new(MemoryDlq::new()),
+                Arc::new(store.clone()) as Arc<dyn IdempotencyStore>,
+                transport,
+            );
+            let ids = ids.clone();
+            bus.register_inbox(InboxInventory { ids: ids.clone() }, store.clone())?;
+            bus.register_inbox(
+                InboxBilling {
+                    ids: ids.clone(),
+                    card_limit_cents,
+                },
+                store.clone(),
+            )?;
+            bus.register_inbox(InboxShipping { ids }, store.clone())?;
+            bus.register_inbox(InboxNotifications, store)?;
+            (bus, Db::Postgres(pool))
+        } else {
+            let pool = open_sqlite(&options.database_url).await?;
+            let store = SqliteStore::new(pool.clone(), "idempotency")?;
+            store.migrate().await?;
+            let bus = Bus::with_transport(
+                config,
+                Arc::new(catalog),
+                Arc::new(MemoryDlq::new()),
+                Arc::new(store) as Arc<dyn IdempotencyStore>,
+                transport,
+            );
+            let consumer = |pool: &SqlitePool| Local {
+                db: pool.clone(),
+                ids: ids.clone(),
+                card_limit_cents,
+            };
+            bus.register(Inventory(consumer(&pool)))?;
+            bus.register(Billing(consumer(&pool)))?;
+            bus.register(Shipping(consumer(&pool)))?;
+            bus.register(Notifications(consumer(&pool)))?;
+            (bus, Db::Sqlite(pool))
+        };
+        Ok(Shop { bus, db, ids, nats })
     }
 
     /// Sets the stock of `sku`.
     pub async fn restock(&self, sku: &str, available: i64) -> Result<(), ShopError> {
-        sqlx::query(
-            "INSERT INTO stock (sku, available) VALUES (?, ?) \
-             ON CONFLICT (sku) DO UPDATE SET available = excluded.available",
-        )
-        .bind(sku)
-        .bind(available)
-        .execute(&self.db)
-        .await?;
+        with_conn!(&self.db, |conn| conn.restock(sku, available).await)?;
         Ok(())
     }
 
     /// Units of `sku` not reserved or shipped.
     pub async fn available(&self, sku: &str) -> Result<i64, ShopError> {
-        let available: Option<i64> =
-            sqlx::query_scalar("SELECT available FROM stock WHERE sku = ?")
-                .bind(sku)
-                .fetch_optional(&self.db)
-                .await?;
-        Ok(available.unwrap_or(0))
+        Ok(with_conn!(&self.db, |conn| conn.available(sku).await)?)
     }
 
     /// The producer: records the order and publishes `OrderPlaced`; the saga takes it
@@ -194,17 +331,6 @@ impl Shop {
         if order.quantity <= 0 {
             return Err(ShopError::EmptyOrder(order.order_id.clone()));
         }
-        sqlx::query(
-            "INSERT INTO orders (id, buyer_id, sku, quantity, total_cents, status) \
-             VALUES (?, ?, ?, ?, ?, 'placed') ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(&order.order_id)
-        .bind(&order.buyer_id)
-        .bind(&order.sku)
-        .bind(order.quantity)
-        .bind(order.total_cents)
-        .execute(&self.db)
-        .await?;
         let event = OrderPlaced {
             order_id: order.order_id.clone(),
             buyer_id: order.buyer_id.clone(),
@@ -219,9 +345,16 @@ impl Shop {
             attributes: Default::default(),
         };
         // Logged first: the consumers may log the next steps before `publish` returns.
-        log(&self.db, &order.order_id, OrderPlaced::TYPE.to_owned()).await?;
-        Publisher::new(&self.bus).publish(&event).await?;
-        Ok(())
+        with_conn!(&self.db, |conn| {
+            conn.insert_order(order).await?;
+            conn.log(&order.order_id, OrderPlaced::TYPE).await
+        })?;
+        let mut envelope = self.bus.envelope_for(&event, None)?;
+        self.ids.stamp::<OrderPlaced>(&mut envelope)?;
+        match self.bus.publish_envelope(envelope).await? {
+            PublishOutcome::DeadLettered(invalid) => Err(ShopError::Refused(invalid)),
+            _ => Ok(()),
+        }
     }
 
     /// Waits until every order in `order_ids` has reached the end of the saga (its buyer
@@ -235,11 +368,7 @@ impl Shop {
         loop {
             let mut pending = Vec::new();
             for id in order_ids {
-                let notified: Option<String> =
-                    sqlx::query_scalar("SELECT message FROM notifications WHERE order_id = ?")
-                        .bind(*id)
-                        .fetch_optional(&self.db)
-                        .await?;
+                let notified = with_conn!(&self.db, |conn| conn.notification(id).await)?;
                 if notified.is_none() {
                     pending.push((*id).to_owned());
                 }
@@ -252,30 +381,12 @@ impl Shop {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        // Let the last handlers' acknowledgements land before reading the log.
+        // Let the last handlers' acknowledgements (and inbox commits) land before reading.
         self.bus.flush().await;
         let mut outcomes = Vec::with_capacity(order_ids.len());
         for id in order_ids {
-            let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE id = ?")
-                .bind(*id)
-                .fetch_one(&self.db)
-                .await?;
-            let notification: String =
-                sqlx::query_scalar("SELECT message FROM notifications WHERE order_id = ?")
-                    .bind(*id)
-                    .fetch_one(&self.db)
-                    .await?;
-            let events: Vec<String> =
-                sqlx::query_scalar("SELECT event FROM saga_log WHERE order_id = ? ORDER BY seq")
-                    .bind(*id)
-                    .fetch_all(&self.db)
-                    .await?;
-            outcomes.push(Outcome {
-                order_id: (*id).to_owned(),
-                status,
-                notification,
-                events,
-            });
+            let outcome = with_conn!(&self.db, |conn| conn.outcome(id).await)?;
+            outcomes.push(outcome);
         }
         Ok(outcomes)
     }
@@ -297,96 +408,446 @@ impl Shop {
         if let (true, Some(nats)) = (delete_stream, &self.nats) {
             nats.delete_stream().await?;
         }
-        self.db.close().await;
+        match self.db {
+            Db::Sqlite(pool) => pool.close().await,
+            Db::Postgres(pool) => pool.close().await,
+        }
         Ok(())
     }
 }
 
-async fn log(db: &SqlitePool, order_id: &str, event: String) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO saga_log (order_id, event) VALUES (?, ?) ON CONFLICT DO NOTHING")
-        .bind(order_id)
-        .bind(event)
-        .execute(db)
+async fn open_sqlite(database_url: &str) -> Result<SqlitePool, ShopError> {
+    let options = SqliteConnectOptions::from_str(database_url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(Duration::from_secs(10));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
         .await?;
-    Ok(())
+    for statement in SQLITE_TABLES {
+        sqlx::query(*statement).execute(&pool).await?;
+    }
+    Ok(pool)
 }
 
-/// Publishes the saga's next event and records it in the saga log (what `settle` reports).
-async fn emit<E: Event>(
-    ctx: &Context,
-    db: &SqlitePool,
-    order_id: &str,
-    event: &E,
-    detail: &str,
-) -> Result<(), HandlerError> {
-    let entry = if detail.is_empty() {
-        E::TYPE.to_owned()
-    } else {
-        format!("{} {detail}", E::TYPE)
+/// A pool whose connections use `schema` first, so the tables (and the idempotency keys)
+/// of several runs or tests on one database stay apart.
+async fn open_postgres(database_url: &str, schema: &str) -> Result<PgPool, ShopError> {
+    let valid = schema
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && schema
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid {
+        return Err(ShopError::SchemaName(schema.to_owned()));
+    }
+    let setup = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(database_url)
+        .await?;
+    // The name was checked above, so formatting it into the statement is safe.
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE SCHEMA IF NOT EXISTS {schema}"
+    )))
+    .execute(&setup)
+    .await?;
+    setup.close().await;
+    let search_path = format!("SET search_path TO {schema}");
+    let pool = PgPoolOptions::new()
+        .max_connections(8)
+        .after_connect(move |conn, _meta| {
+            let search_path = search_path.clone();
+            Box::pin(async move {
+                sqlx::query(sqlx::AssertSqlSafe(search_path))
+                    .execute(conn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .connect(database_url)
+        .await?;
+    for statement in POSTGRES_TABLES {
+        sqlx::query(*statement).execute(&pool).await?;
+    }
+    Ok(pool)
+}
+
+/// Registers every version of the published subjects in order, so that the registry's
+/// version numbers are the folder's (an existing identical version is found, not
+/// duplicated), and keeps the newest versions' ids for `schemaid`.
+async fn register_schemas(source: &RegistrySource) -> Result<SchemaIds, ShopError> {
+    use events::*;
+
+    async fn one<E: Event>(source: &RegistrySource) -> Result<u64, ShopError> {
+        let (id, version) = source.register_event::<E>().await?;
+        if version != E::VERSION {
+            return Err(ShopError::RegistryVersion {
+                subject: E::SUBJECT,
+                expected: E::VERSION,
+                found: version,
+            });
+        }
+        Ok(id)
+    }
+
+    one::<orders_order_placed::v1::OrderPlaced>(source).await?;
+    one::<orders_order_placed::v2::OrderPlaced>(source).await?;
+    let placed = one::<OrderPlaced>(source).await?;
+    one::<inventory_stock_reserved::v1::StockReserved>(source).await?;
+    one::<inventory_stock_reserved::v2::StockReserved>(source).await?;
+    let reserved = one::<StockReserved>(source).await?;
+    one::<inventory_stock_released::v1::StockReleased>(source).await?;
+    let released = one::<StockReleased>(source).await?;
+    one::<orders_order_cancelled::v1::OrderCancelled>(source).await?;
+    one::<orders_order_cancelled::v2::OrderCancelled>(source).await?;
+    let cancelled = one::<OrderCancelled>(source).await?;
+    one::<payments_payment_authorized::v1::PaymentAuthorized>(source).await?;
+    one::<payments_payment_authorized::v2::PaymentAuthorized>(source).await?;
+    let authorized = one::<PaymentAuthorized>(source).await?;
+    one::<payments_payment_failed::v1::PaymentFailed>(source).await?;
+    let failed = one::<PaymentFailed>(source).await?;
+    Ok(SchemaIds(Arc::new(HashMap::from([
+        (OrderPlaced::TYPE, placed),
+        (StockReserved::TYPE, reserved),
+        (StockReleased::TYPE, released),
+        (OrderCancelled::TYPE, cancelled),
+        (PaymentAuthorized::TYPE, authorized),
+        (PaymentFailed::TYPE, failed),
+    ]))))
+}
+
+/// The saga's reads and writes, written once for both databases (`$n` placeholders read
+/// the same on SQLite and PostgreSQL); each runs on the connection of the caller's
+/// transaction.
+trait Steps: Send {
+    async fn restock(&mut self, sku: &str, available: i64) -> Result<(), sqlx::Error>;
+    async fn available(&mut self, sku: &str) -> Result<i64, sqlx::Error>;
+    async fn insert_order(&mut self, order: &NewOrder) -> Result<(), sqlx::Error>;
+    async fn log(&mut self, order_id: &str, entry: &str) -> Result<(), sqlx::Error>;
+    /// Moves a placed order to `reserved` (stock taken) or `cancelled` (not enough);
+    /// `true` when the order is (or already was) reserved.
+    async fn reserve(
+        &mut self,
+        order_id: &str,
+        sku: &str,
+        quantity: i64,
+    ) -> Result<bool, sqlx::Error>;
+    /// Cancels a reserved order and gives its stock back; its SKU and quantity.
+    async fn cancel_reserved(&mut self, order_id: &str) -> Result<(String, i64), sqlx::Error>;
+    async fn total_cents(&mut self, order_id: &str) -> Result<i64, sqlx::Error>;
+    /// Marks a reserved order shipped; its quantity.
+    async fn ship(&mut self, order_id: &str) -> Result<i64, sqlx::Error>;
+    async fn notify(&mut self, order_id: &str, message: &str) -> Result<(), sqlx::Error>;
+    async fn notification(&mut self, order_id: &str) -> Result<Option<String>, sqlx::Error>;
+    async fn outcome(&mut self, order_id: &str) -> Result<Outcome, sqlx::Error>;
+}
+
+macro_rules! impl_steps {
+    ($conn:ty) => {
+        impl Steps for $conn {
+            async fn restock(&mut self, sku: &str, available: i64) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "INSERT INTO stock (sku, available) VALUES ($1, $2) \
+                     ON CONFLICT (sku) DO UPDATE SET available = excluded.available",
+                )
+                .bind(sku)
+                .bind(available)
+                .execute(&mut *self)
+                .await?;
+                Ok(())
+            }
+
+            async fn available(&mut self, sku: &str) -> Result<i64, sqlx::Error> {
+                let available: Option<i64> =
+                    sqlx::query_scalar("SELECT available FROM stock WHERE sku = $1")
+                        .bind(sku)
+                        .fetch_optional(&mut *self)
+                        .await?;
+                Ok(available.unwrap_or(0))
+            }
+
+            async fn insert_order(&mut self, order: &NewOrder) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "INSERT INTO orders (id, buyer_id, sku, quantity, total_cents, status) \
+                     VALUES ($1, $2, $3, $4, $5, 'placed') ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(&order.order_id)
+                .bind(&order.buyer_id)
+                .bind(&order.sku)
+                .bind(i64::from(order.quantity))
+                .bind(order.total_cents)
+                .execute(&mut *self)
+                .await?;
+                Ok(())
+            }
+
+            async fn log(&mut self, order_id: &str, entry: &str) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "INSERT INTO saga_log (order_id, event) VALUES ($1, $2) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(order_id)
+                .bind(entry)
+                .execute(&mut *self)
+                .await?;
+                Ok(())
+            }
+
+            async fn reserve(
+                &mut self,
+                order_id: &str,
+                sku: &str,
+                quantity: i64,
+            ) -> Result<bool, sqlx::Error> {
+                // The status guard makes a redelivered event reserve once.
+                let claimed = sqlx::query(
+                    "UPDATE orders SET status = 'reserving' WHERE id = $1 AND status = 'placed'",
+                )
+                .bind(order_id)
+                .execute(&mut *self)
+                .await?
+                .rows_affected();
+                if claimed != 1 {
+                    let status: String =
+                        sqlx::query_scalar("SELECT status FROM orders WHERE id = $1")
+                            .bind(order_id)
+                            .fetch_one(&mut *self)
+                            .await?;
+                    return Ok(status != "cancelled");
+                }
+                let taken = sqlx::query(
+                    "UPDATE stock SET available = available - $1 \
+                     WHERE sku = $2 AND available >= $3",
+                )
+                .bind(quantity)
+                .bind(sku)
+                .bind(quantity)
+                .execute(&mut *self)
+                .await?
+                .rows_affected();
+                let status = if taken == 1 { "reserved" } else { "cancelled" };
+                sqlx::query("UPDATE orders SET status = $1 WHERE id = $2")
+                    .bind(status)
+                    .bind(order_id)
+                    .execute(&mut *self)
+                    .await?;
+                Ok(taken == 1)
+            }
+
+            async fn cancel_reserved(
+                &mut self,
+                order_id: &str,
+            ) -> Result<(String, i64), sqlx::Error> {
+                let cancelled = sqlx::query(
+                    "UPDATE orders SET status = 'cancelled' WHERE id = $1 AND status = 'reserved'",
+                )
+                .bind(order_id)
+                .execute(&mut *self)
+                .await?
+                .rows_affected();
+                let (sku, quantity): (String, i64) =
+                    sqlx::query_as("SELECT sku, quantity FROM orders WHERE id = $1")
+                        .bind(order_id)
+                        .fetch_one(&mut *self)
+                        .await?;
+                if cancelled == 1 {
+                    sqlx::query("UPDATE stock SET available = available + $1 WHERE sku = $2")
+                        .bind(quantity)
+                        .bind(&sku)
+                        .execute(&mut *self)
+                        .await?;
+                }
+                Ok((sku, quantity))
+            }
+
+            async fn total_cents(&mut self, order_id: &str) -> Result<i64, sqlx::Error> {
+                sqlx::query_scalar("SELECT total_cents FROM orders WHERE id = $1")
+                    .bind(order_id)
+                    .fetch_one(&mut *self)
+                    .await
+            }
+
+            async fn ship(&mut self, order_id: &str) -> Result<i64, sqlx::Error> {
+                sqlx::query(
+                    "UPDATE orders SET status = 'shipped' WHERE id = $1 AND status = 'reserved'",
+                )
+                .bind(order_id)
+                .execute(&mut *self)
+                .await?;
+                sqlx::query_scalar("SELECT quantity FROM orders WHERE id = $1")
+                    .bind(order_id)
+                    .fetch_one(&mut *self)
+                    .await
+            }
+
+            async fn notify(&mut self, order_id: &str, message: &str) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "INSERT INTO notifications (order_id, message) VALUES ($1, $2) \
+                     ON CONFLICT (order_id) DO NOTHING",
+                )
+                .bind(order_id)
+                .bind(message)
+                .execute(&mut *self)
+                .await?;
+                Ok(())
+            }
+
+            async fn notification(
+                &mut self,
+                order_id: &str,
+            ) -> Result<Option<String>, sqlx::Error> {
+                sqlx::query_scalar("SELECT message FROM notifications WHERE order_id = $1")
+                    .bind(order_id)
+                    .fetch_optional(&mut *self)
+                    .await
+            }
+
+            async fn outcome(&mut self, order_id: &str) -> Result<Outcome, sqlx::Error> {
+                let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE id = $1")
+                    .bind(order_id)
+                    .fetch_one(&mut *self)
+                    .await?;
+                let notification: String =
+                    sqlx::query_scalar("SELECT message FROM notifications WHERE order_id = $1")
+                        .bind(order_id)
+                        .fetch_one(&mut *self)
+                        .await?;
+                let events: Vec<String> = sqlx::query_scalar(
+                    "SELECT event FROM saga_log WHERE order_id = $1 ORDER BY seq",
+                )
+                .bind(order_id)
+                .fetch_all(&mut *self)
+                .await?;
+                Ok(Outcome {
+                    order_id: order_id.to_owned(),
+                    status,
+                    notification,
+                    events,
+                })
+            }
+        }
     };
-    // Logged before publishing, as the next consumer may log its step before `publish`
-    // returns; a retry after a failed publish logs nothing new (the entry is unique).
-    log(db, order_id, entry)
+}
+
+impl_steps!(SqliteConnection);
+impl_steps!(PgConnection);
+
+/// An event a step publishes, with the detail its saga log entry carries.
+enum Next {
+    Reserved(StockReserved),
+    Cancelled(OrderCancelled),
+    Authorized(PaymentAuthorized),
+    Failed(PaymentFailed),
+    Released(StockReleased),
+}
+
+impl Next {
+    fn order_id(&self) -> &str {
+        match self {
+            Next::Reserved(e) => &e.reservation_id,
+            Next::Cancelled(e) => &e.order_id,
+            Next::Authorized(e) => &e.order_id,
+            Next::Failed(e) => &e.order_id,
+            Next::Released(e) => &e.reservation_id,
+        }
+    }
+
+    /// The saga log entry: the type, and what distinguishes the outcomes of one type.
+    fn entry(&self) -> String {
+        let (ty, detail) = match self {
+            Next::Reserved(_) => (StockReserved::TYPE, ""),
+            Next::Authorized(_) => (PaymentAuthorized::TYPE, ""),
+            Next::Failed(_) => (PaymentFailed::TYPE, "DECLINED"),
+            Next::Cancelled(e) => (
+                OrderCancelled::TYPE,
+                match e.reason_code {
+                    CancelReason::PaymentFailed => "PAYMENT_FAILED",
+                    CancelReason::OutOfStock => "OUT_OF_STOCK",
+                    CancelReason::CustomerRequest => "CUSTOMER_REQUEST",
+                },
+            ),
+            Next::Released(e) => (
+                StockReleased::TYPE,
+                match e.reason {
+                    ReleaseReason::Fulfilled => "FULFILLED",
+                    ReleaseReason::Cancelled => "CANCELLED",
+                    ReleaseReason::Expired => "EXPIRED",
+                },
+            ),
+        };
+        if detail.is_empty() {
+            ty.to_owned()
+        } else {
+            format!("{ty} {detail}")
+        }
+    }
+
+    async fn publish(&self, ctx: &Context, ids: &SchemaIds) -> Result<(), HandlerError> {
+        match self {
+            Next::Reserved(e) => publish(ctx, ids, e).await,
+            Next::Cancelled(e) => publish(ctx, ids, e).await,
+            Next::Authorized(e) => publish(ctx, ids, e).await,
+            Next::Failed(e) => publish(ctx, ids, e).await,
+            Next::Released(e) => publish(ctx, ids, e).await,
+        }
+    }
+}
+
+async fn publish<E: Event>(ctx: &Context, ids: &SchemaIds, event: &E) -> Result<(), HandlerError> {
+    let mut envelope = ctx.envelope_for(event).map_err(HandlerError::permanent)?;
+    ids.stamp::<E>(&mut envelope)
+        .map_err(HandlerError::permanent)?;
+    match ctx
+        .publish_envelope(envelope)
         .await
-        .map_err(HandlerError::transient)?;
-    ctx.publish(event).await.map_err(HandlerError::transient)?;
+        .map_err(HandlerError::transient)?
+    {
+        PublishOutcome::DeadLettered(invalid) => Err(HandlerError::permanent(invalid)),
+        _ => Ok(()),
+    }
+}
+
+/// Logs the step's events in its transaction (before they are published, as the next
+/// consumer may log its own step before `publish` returns).
+async fn log_next(db: &mut impl Steps, next: &[Next]) -> Result<(), HandlerError> {
+    for event in next {
+        db.log(event.order_id(), &event.entry())
+            .await
+            .map_err(HandlerError::transient)?;
+    }
     Ok(())
 }
 
-/// Reserves stock for placed orders, and gives it back when the payment fails.
-struct Inventory {
-    db: SqlitePool,
+async fn emit(ctx: &Context, ids: &SchemaIds, next: &[Next]) -> Result<(), HandlerError> {
+    for event in next {
+        event.publish(ctx, ids).await?;
+    }
+    Ok(())
 }
 
-#[eventschema::consumer(group = "inventory")]
-impl Inventory {
-    async fn on_order_placed(&self, order: OrderPlaced, ctx: Context) -> Result<(), HandlerError> {
+/// The steps, one per handler: state changes on `db`, the events to publish.
+mod saga {
+    use super::*;
+
+    pub(super) async fn order_placed(
+        db: &mut impl Steps,
+        order: &OrderPlaced,
+    ) -> Result<Vec<Next>, HandlerError> {
         let quantity: i64 = order.lines.iter().map(|l| i64::from(l.quantity)).sum();
         let sku = order
             .lines
             .first()
             .map(|l| l.sku.clone())
             .unwrap_or_default();
-        let mut tx = self.db.begin().await.map_err(HandlerError::transient)?;
-        // The status guard makes a redelivered event reserve once.
-        let claimed = sqlx::query(
-            "UPDATE orders SET status = 'reserving' WHERE id = ? AND status = 'placed'",
-        )
-        .bind(&order.order_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(HandlerError::transient)?
-        .rows_affected();
-        let reserved = if claimed == 1 {
-            let taken = sqlx::query(
-                "UPDATE stock SET available = available - ? WHERE sku = ? AND available >= ?",
-            )
-            .bind(quantity)
-            .bind(&sku)
-            .bind(quantity)
-            .execute(&mut *tx)
+        let reserved = db
+            .reserve(&order.order_id, &sku, quantity)
             .await
-            .map_err(HandlerError::transient)?
-            .rows_affected();
-            let status = if taken == 1 { "reserved" } else { "cancelled" };
-            sqlx::query("UPDATE orders SET status = ? WHERE id = ?")
-                .bind(status)
-                .bind(&order.order_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(HandlerError::transient)?;
-            taken == 1
-        } else {
-            let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE id = ?")
-                .bind(&order.order_id)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(HandlerError::transient)?;
-            status != "cancelled"
-        };
-        tx.commit().await.map_err(HandlerError::transient)?;
-        if reserved {
-            let event = StockReserved {
+            .map_err(HandlerError::transient)?;
+        let next = if reserved {
+            Next::Reserved(StockReserved {
                 reservation_id: order.order_id.clone(),
                 sku,
                 quantity,
@@ -395,75 +856,174 @@ impl Inventory {
                     warehouse: "main".to_owned(),
                     bin: None,
                 },
-            };
-            emit(&ctx, &self.db, &order.order_id, &event, "").await
+            })
         } else {
-            let event = OrderCancelled {
+            Next::Cancelled(OrderCancelled {
                 order_id: order.order_id.clone(),
                 reason_code: CancelReason::OutOfStock,
                 cancelled_at: chrono::Utc::now(),
-            };
-            emit(&ctx, &self.db, &order.order_id, &event, "OUT_OF_STOCK").await
-        }
+            })
+        };
+        Ok(vec![next])
     }
 
     /// The compensation: the reservation is undone and the order cancelled.
+    pub(super) async fn payment_failed(
+        db: &mut impl Steps,
+        failed: &PaymentFailed,
+    ) -> Result<Vec<Next>, HandlerError> {
+        let (_sku, quantity) = db
+            .cancel_reserved(&failed.order_id)
+            .await
+            .map_err(HandlerError::transient)?;
+        Ok(vec![
+            Next::Released(StockReleased {
+                reservation_id: failed.order_id.clone(),
+                quantity,
+                reason: ReleaseReason::Cancelled,
+            }),
+            Next::Cancelled(OrderCancelled {
+                order_id: failed.order_id.clone(),
+                reason_code: CancelReason::PaymentFailed,
+                cancelled_at: chrono::Utc::now(),
+            }),
+        ])
+    }
+
+    /// Charges the buyer; declines totals above the card limit.
+    pub(super) async fn stock_reserved(
+        db: &mut impl Steps,
+        reserved: &StockReserved,
+        card_limit_cents: i64,
+    ) -> Result<Vec<Next>, HandlerError> {
+        let order_id = reserved.reservation_id.clone();
+        let total_cents = db
+            .total_cents(&order_id)
+            .await
+            .map_err(HandlerError::transient)?;
+        let payment_id = format!("pay-{order_id}");
+        let next = if total_cents > card_limit_cents {
+            Next::Failed(PaymentFailed {
+                payment_id,
+                order_id,
+                reason: PaymentFailedReason::Declined,
+                attempt: Some(1),
+                retryable: Some(false),
+            })
+        } else {
+            Next::Authorized(PaymentAuthorized {
+                payment_id,
+                authorization_code: Some(format!("auth-{order_id}")),
+                order_id,
+                amount_cents: total_cents,
+                instrument: PaymentAuthorizedInstrument::Card(Card {
+                    last4: "4242".to_owned(),
+                    brand: "visa".to_owned(),
+                }),
+                captured: true,
+            })
+        };
+        Ok(vec![next])
+    }
+
+    /// Ships a paid order; the shipment consumes the reservation.
+    pub(super) async fn payment_authorized(
+        db: &mut impl Steps,
+        paid: &PaymentAuthorized,
+    ) -> Result<Vec<Next>, HandlerError> {
+        let quantity = db
+            .ship(&paid.order_id)
+            .await
+            .map_err(HandlerError::transient)?;
+        Ok(vec![Next::Released(StockReleased {
+            reservation_id: paid.order_id.clone(),
+            quantity,
+            reason: ReleaseReason::Fulfilled,
+        })])
+    }
+
+    /// Tells the buyer how the order ended (a cancelled reservation is followed by
+    /// `OrderCancelled`, which says why).
+    pub(super) async fn stock_released(
+        db: &mut impl Steps,
+        released: &StockReleased,
+    ) -> Result<(), HandlerError> {
+        if released.reason == ReleaseReason::Fulfilled {
+            db.notify(&released.reservation_id, "your order has shipped")
+                .await
+                .map_err(HandlerError::transient)?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn order_cancelled(
+        db: &mut impl Steps,
+        cancelled: &OrderCancelled,
+    ) -> Result<(), HandlerError> {
+        let why = match cancelled.reason_code {
+            CancelReason::PaymentFailed => "your payment was declined",
+            CancelReason::OutOfStock => "an item is out of stock",
+            CancelReason::CustomerRequest => "you asked us to",
+        };
+        db.notify(
+            &cancelled.order_id,
+            &format!("your order was cancelled: {why}"),
+        )
+        .await
+        .map_err(HandlerError::transient)
+    }
+}
+
+/// What the SQLite consumers share: the pool, the registry ids and the card limit.
+#[derive(Clone)]
+struct Local {
+    db: SqlitePool,
+    ids: SchemaIds,
+    card_limit_cents: i64,
+}
+
+impl Local {
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, HandlerError> {
+        self.db.begin().await.map_err(HandlerError::transient)
+    }
+
+    /// Logs the step's events, commits, then publishes them.
+    async fn finish(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+        ctx: &Context,
+        next: Vec<Next>,
+    ) -> Result<(), HandlerError> {
+        log_next(&mut *tx, &next).await?;
+        tx.commit().await.map_err(HandlerError::transient)?;
+        emit(ctx, &self.ids, &next).await
+    }
+}
+
+/// Reserves stock for placed orders, and gives it back when the payment fails.
+struct Inventory(Local);
+
+#[eventschema::consumer(group = "inventory")]
+impl Inventory {
+    async fn on_order_placed(&self, order: OrderPlaced, ctx: Context) -> Result<(), HandlerError> {
+        let mut tx = self.0.begin().await?;
+        let next = saga::order_placed(&mut *tx, &order).await?;
+        self.0.finish(tx, &ctx, next).await
+    }
+
     async fn on_payment_failed(
         &self,
         failed: PaymentFailed,
         ctx: Context,
     ) -> Result<(), HandlerError> {
-        let mut tx = self.db.begin().await.map_err(HandlerError::transient)?;
-        let cancelled = sqlx::query(
-            "UPDATE orders SET status = 'cancelled' WHERE id = ? AND status = 'reserved'",
-        )
-        .bind(&failed.order_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(HandlerError::transient)?
-        .rows_affected();
-        let (sku, quantity): (String, i64) =
-            sqlx::query_as("SELECT sku, quantity FROM orders WHERE id = ?")
-                .bind(&failed.order_id)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(HandlerError::transient)?;
-        if cancelled == 1 {
-            sqlx::query("UPDATE stock SET available = available + ? WHERE sku = ?")
-                .bind(quantity)
-                .bind(&sku)
-                .execute(&mut *tx)
-                .await
-                .map_err(HandlerError::transient)?;
-        }
-        tx.commit().await.map_err(HandlerError::transient)?;
-        let released = StockReleased {
-            reservation_id: failed.order_id.clone(),
-            quantity,
-            reason: ReleaseReason::Cancelled,
-        };
-        emit(&ctx, &self.db, &failed.order_id, &released, "CANCELLED").await?;
-        let cancelled = OrderCancelled {
-            order_id: failed.order_id.clone(),
-            reason_code: CancelReason::PaymentFailed,
-            cancelled_at: chrono::Utc::now(),
-        };
-        emit(
-            &ctx,
-            &self.db,
-            &failed.order_id,
-            &cancelled,
-            "PAYMENT_FAILED",
-        )
-        .await
+        let mut tx = self.0.begin().await?;
+        let next = saga::payment_failed(&mut *tx, &failed).await?;
+        self.0.finish(tx, &ctx, next).await
     }
 }
 
-/// Charges the buyer once the goods are reserved; declines totals above the card limit.
-struct Billing {
-    db: SqlitePool,
-    card_limit_cents: i64,
-}
+/// Charges the buyer once the goods are reserved.
+struct Billing(Local);
 
 #[eventschema::consumer(group = "billing")]
 impl Billing {
@@ -472,43 +1032,14 @@ impl Billing {
         reserved: StockReserved,
         ctx: Context,
     ) -> Result<(), HandlerError> {
-        let order_id = reserved.reservation_id;
-        let total_cents: i64 = sqlx::query_scalar("SELECT total_cents FROM orders WHERE id = ?")
-            .bind(&order_id)
-            .fetch_one(&self.db)
-            .await
-            .map_err(HandlerError::transient)?;
-        let payment_id = format!("pay-{order_id}");
-        if total_cents > self.card_limit_cents {
-            let failed = PaymentFailed {
-                payment_id,
-                order_id: order_id.clone(),
-                reason: PaymentFailedReason::Declined,
-                attempt: Some(1),
-                retryable: Some(false),
-            };
-            emit(&ctx, &self.db, &order_id, &failed, "DECLINED").await
-        } else {
-            let authorized = PaymentAuthorized {
-                payment_id,
-                order_id: order_id.clone(),
-                amount_cents: total_cents,
-                instrument: PaymentAuthorizedInstrument::Card(Card {
-                    last4: "4242".to_owned(),
-                    brand: "visa".to_owned(),
-                }),
-                authorization_code: Some(format!("auth-{order_id}")),
-                captured: true,
-            };
-            emit(&ctx, &self.db, &order_id, &authorized, "").await
-        }
+        let mut tx = self.0.begin().await?;
+        let next = saga::stock_reserved(&mut *tx, &reserved, self.0.card_limit_cents).await?;
+        self.0.finish(tx, &ctx, next).await
     }
 }
 
-/// Ships paid orders; the shipment consumes the reservation (`StockReleased(FULFILLED)`).
-struct Shipping {
-    db: SqlitePool,
-}
+/// Ships paid orders.
+struct Shipping(Local);
 
 #[eventschema::consumer(group = "shipping")]
 impl Shipping {
@@ -517,66 +1048,118 @@ impl Shipping {
         paid: PaymentAuthorized,
         ctx: Context,
     ) -> Result<(), HandlerError> {
-        sqlx::query("UPDATE orders SET status = 'shipped' WHERE id = ? AND status = 'reserved'")
-            .bind(&paid.order_id)
-            .execute(&self.db)
-            .await
-            .map_err(HandlerError::transient)?;
-        let quantity: i64 = sqlx::query_scalar("SELECT quantity FROM orders WHERE id = ?")
-            .bind(&paid.order_id)
-            .fetch_one(&self.db)
-            .await
-            .map_err(HandlerError::transient)?;
-        let shipped = StockReleased {
-            reservation_id: paid.order_id.clone(),
-            quantity,
-            reason: ReleaseReason::Fulfilled,
-        };
-        emit(&ctx, &self.db, &paid.order_id, &shipped, "FULFILLED").await
+        let mut tx = self.0.begin().await?;
+        let next = saga::payment_authorized(&mut *tx, &paid).await?;
+        self.0.finish(tx, &ctx, next).await
     }
 }
 
 /// Tells the buyer how the order ended.
-struct Notifications {
-    db: SqlitePool,
-}
-
-impl Notifications {
-    async fn notify(&self, order_id: &str, message: String) -> Result<(), HandlerError> {
-        sqlx::query("INSERT INTO notifications (order_id, message) VALUES (?, ?) ON CONFLICT (order_id) DO NOTHING")
-            .bind(order_id)
-            .bind(message)
-            .execute(&self.db)
-            .await
-            .map_err(HandlerError::transient)?;
-        Ok(())
-    }
-}
+struct Notifications(Local);
 
 #[eventschema::consumer(group = "notifications")]
 impl Notifications {
     async fn on_stock_released(&self, released: StockReleased) -> Result<(), HandlerError> {
-        // A cancelled reservation is followed by `OrderCancelled`, which says why.
-        if released.reason == ReleaseReason::Fulfilled {
-            self.notify(
-                &released.reservation_id,
-                "your order has shipped".to_owned(),
-            )
-            .await?;
-        }
-        Ok(())
+        let mut conn = self.0.db.acquire().await.map_err(HandlerError::transient)?;
+        saga::stock_released(&mut *conn, &released).await
     }
 
     async fn on_order_cancelled(&self, cancelled: OrderCancelled) -> Result<(), HandlerError> {
-        let why = match cancelled.reason_code {
-            CancelReason::PaymentFailed => "your payment was declined",
-            CancelReason::OutOfStock => "an item is out of stock",
-            CancelReason::CustomerRequest => "you asked us to",
-        };
-        self.notify(
-            &cancelled.order_id,
-            format!("your order was cancelled: {why}"),
-        )
-        .await
+        let mut conn = self.0.db.acquire().await.map_err(HandlerError::transient)?;
+        saga::order_cancelled(&mut *conn, &cancelled).await
+    }
+}
+
+/// The PostgreSQL consumers: the same steps as inbox handlers. The step's writes, its log
+/// entries and the idempotency key commit together after the handler returns. Its events
+/// are published inside the transaction, so the next step may start before the commit:
+/// the steps that depend on an earlier one's state (`ship`, `cancel_reserved`) update the
+/// order's row first and so wait on its row lock, then see the committed status.
+struct InboxInventory {
+    ids: SchemaIds,
+}
+
+#[eventschema::consumer(group = "inventory")]
+impl InboxInventory {
+    async fn on_order_placed(
+        &self,
+        order: OrderPlaced,
+        ctx: Context,
+        tx: &mut PgConnection,
+    ) -> Result<(), HandlerError> {
+        let next = saga::order_placed(tx, &order).await?;
+        log_next(tx, &next).await?;
+        emit(&ctx, &self.ids, &next).await
+    }
+
+    async fn on_payment_failed(
+        &self,
+        failed: PaymentFailed,
+        ctx: Context,
+        tx: &mut PgConnection,
+    ) -> Result<(), HandlerError> {
+        let next = saga::payment_failed(tx, &failed).await?;
+        log_next(tx, &next).await?;
+        emit(&ctx, &self.ids, &next).await
+    }
+}
+
+struct InboxBilling {
+    ids: SchemaIds,
+    card_limit_cents: i64,
+}
+
+#[eventschema::consumer(group = "billing")]
+impl InboxBilling {
+    async fn on_stock_reserved(
+        &self,
+        reserved: StockReserved,
+        ctx: Context,
+        tx: &mut PgConnection,
+    ) -> Result<(), HandlerError> {
+        let next = saga::stock_reserved(tx, &reserved, self.card_limit_cents).await?;
+        log_next(tx, &next).await?;
+        emit(&ctx, &self.ids, &next).await
+    }
+}
+
+struct InboxShipping {
+    ids: SchemaIds,
+}
+
+#[eventschema::consumer(group = "shipping")]
+impl InboxShipping {
+    async fn on_payment_authorized(
+        &self,
+        paid: PaymentAuthorized,
+        ctx: Context,
+        tx: &mut PgConnection,
+    ) -> Result<(), HandlerError> {
+        let next = saga::payment_authorized(tx, &paid).await?;
+        log_next(tx, &next).await?;
+        emit(&ctx, &self.ids, &next).await
+    }
+}
+
+struct InboxNotifications;
+
+#[eventschema::consumer(group = "notifications")]
+impl InboxNotifications {
+    async fn on_stock_released(
+        &self,
+        released: StockReleased,
+        _ctx: Context,
+        tx: &mut PgConnection,
+    ) -> Result<(), HandlerError> {
+        saga::stock_released(tx, &released).await
+    }
+
+    async fn on_order_cancelled(
+        &self,
+        cancelled: OrderCancelled,
+        _ctx: Context,
+        tx: &mut PgConnection,
+    ) -> Result<(), HandlerError> {
+        saga::order_cancelled(tx, &cancelled).await
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use orders_example::{NewOrder, Shop, TransportChoice};
+use orders_example::{NewOrder, Options, Shop, TransportChoice};
 
 #[derive(Debug, Parser)]
 #[command(about = "The orders saga on the Eventschema runtime")]
@@ -15,8 +15,19 @@ struct Args {
     #[arg(long, value_name = "URL")]
     nats: Option<String>,
     /// SQLite file for the state and idempotency keys (default: a temporary directory).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "database_url")]
     database: Option<PathBuf>,
+    /// PostgreSQL instead (`postgres://...`): state and idempotency keys in one inbox
+    /// transaction per handler.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// The PostgreSQL schema for the tables (created if missing).
+    #[arg(long, value_name = "NAME", default_value = "orders_example")]
+    pg_schema: String,
+    /// A schema registry: the schemas are registered there, events carry their id
+    /// (`schemaid`) and are validated through it.
+    #[arg(long, value_name = "URL")]
+    registry: Option<String>,
 }
 
 const CARD_LIMIT_CENTS: i64 = 50_000;
@@ -25,9 +36,16 @@ const CARD_LIMIT_CENTS: i64 = 50_000;
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let scratch = tempfile::tempdir().context("creating a temporary directory")?;
-    let path = args
-        .database
-        .unwrap_or_else(|| scratch.path().join("orders.db"));
+    let database_url = match &args.database_url {
+        Some(url) => url.clone(),
+        None => {
+            let path = args
+                .database
+                .clone()
+                .unwrap_or_else(|| scratch.path().join("orders.db"));
+            format!("sqlite://{}", path.display())
+        }
+    };
     let run = run_suffix();
     let transport = match args.nats {
         Some(url) => TransportChoice::Nats {
@@ -37,11 +55,12 @@ async fn main() -> anyhow::Result<()> {
         None => TransportChoice::InProcess,
     };
     let on_nats = matches!(transport, TransportChoice::Nats { .. });
-    let shop = Shop::start(
-        &format!("sqlite://{}", path.display()),
+    let shop = Shop::start_with(Options {
+        pg_schema: args.pg_schema,
         transport,
-        CARD_LIMIT_CENTS,
-    )
+        registry: args.registry.clone(),
+        ..Options::new(database_url.clone(), CARD_LIMIT_CENTS)
+    })
     .await?;
     shop.restock("book", 10).await?;
     let orders = [
@@ -71,7 +90,13 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     println!("stock of `book` left: {}", shop.available("book").await?);
-    println!("database: {}", path.display());
+    println!("dead letters: {}", shop.dead_letters().await?);
+    if args.database_url.is_none() {
+        println!("database: {database_url}");
+    }
+    if let Some(registry) = &args.registry {
+        println!("schemas validated through the registry at {registry}");
+    }
     shop.shutdown(on_nats).await?;
     Ok(())
 }
