@@ -268,7 +268,8 @@ async fn raw_rabbit(url: &str, args: &Args) -> anyhow::Result<Row> {
     };
     use lapin::types::{AMQPValue, FieldTable};
     let prefix = format!("es_bench_raw_{}", uuid_like());
-    let connection = lapin::Connection::connect(url, lapin::ConnectionProperties::default()).await?;
+    let connection =
+        lapin::Connection::connect(url, lapin::ConnectionProperties::default()).await?;
     let setup = connection.create_channel().await?;
     setup
         .exchange_declare(
@@ -282,7 +283,10 @@ async fn raw_rabbit(url: &str, args: &Args) -> anyhow::Result<Row> {
         )
         .await?;
     let mut arguments = FieldTable::default();
-    arguments.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+    arguments.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
     setup
         .queue_declare(
             prefix.as_str().into(),

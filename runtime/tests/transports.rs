@@ -472,9 +472,7 @@ async fn connection_cut_and_restored(harness: &Harness) {
     let upstream = host_port(broker.url());
     let proxy = CutProxy::start(upstream.clone()).await;
     // The broker's URL (scheme, credentials, path) with the proxy as host.
-    let proxied = broker
-        .url()
-        .replacen(&upstream, &proxy.addr.to_string(), 1);
+    let proxied = broker.url().replacen(&upstream, &proxy.addr.to_string(), 1);
     let consumer = harness.bus_at(&proxied, fault_config()).await;
     let seen = Seen::default();
     consumer
@@ -676,7 +674,10 @@ mod rabbitmq {
         assert_eq!(counts, [0, 1], "the broker's delivery count");
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while transport.broker_dead_letters("g").await.unwrap() == 0 {
-            assert!(tokio::time::Instant::now() < deadline, "never dead-lettered");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "never dead-lettered"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert!(

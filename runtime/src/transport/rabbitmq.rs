@@ -180,7 +180,8 @@ impl Link {
         {
             return Ok(connection.clone());
         }
-        let properties = ConnectionProperties::default().with_connection_name(self.name.as_str().into());
+        let properties =
+            ConnectionProperties::default().with_connection_name(self.name.as_str().into());
         let connection = tokio::time::timeout(
             self.connect_timeout,
             Connection::connect(&self.url, properties),
