@@ -87,7 +87,10 @@ pub struct RabbitMqConfig {
     /// Ordering partitions (queues per group): every publisher and consumer of a prefix
     /// must agree.
     pub partitions: u32,
-    /// Unacked messages the active consumer of a partition may hold (read-ahead).
+    /// Unacked messages the active consumer of a partition may hold (read-ahead). The
+    /// broker's `consumer_timeout` (30 minutes by default) applies to each of them: a
+    /// partition so far behind that a read-ahead message waits longer gets its channel
+    /// closed, and the lane consumes again (the messages are redelivered, in order).
     pub prefetch: u16,
     /// Redeliveries after the in-process retries are exhausted (then the bus's DLQ).
     pub redeliveries: u32,
