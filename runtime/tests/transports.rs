@@ -632,6 +632,40 @@ mod rabbitmq {
         harness.cleanup().await;
     }
 
+    /// `flush` returns only once the group handled everything published before it (the
+    /// partition queue empty and nothing unsettled in the lanes).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rabbitmq_flush_waits_until_the_group_is_done() {
+        let Some(url) = amqp_url() else { return };
+        let harness = harness(&url);
+        let bus = harness.bus(config()).await;
+        let handled = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = handled.clone();
+        bus.subscribe("g")
+            .on(move |_: OrderCreated, _| {
+                let counter = counter.clone();
+                async move {
+                    // Slow enough that the events are still queued when flush starts.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    Ok(())
+                }
+            })
+            .unwrap()
+            .start_joined()
+            .await
+            .unwrap();
+        for seq in 0..30 {
+            assert_enqueued(bus.publish(&order("k1", seq)).await);
+        }
+        tokio::time::timeout(Duration::from_secs(30), bus.flush())
+            .await
+            .expect("flush returned");
+        assert_eq!(handled.load(std::sync::atomic::Ordering::SeqCst), 30);
+        bus.shutdown(Duration::from_secs(2)).await;
+        harness.cleanup().await;
+    }
+
     /// A message whose consumers keep dying before they settle it is redelivered with a
     /// growing count, then dead-lettered by the broker once over `delivery_limit`, instead of
     /// circling forever or vanishing.
