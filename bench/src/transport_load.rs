@@ -4,7 +4,9 @@
 //! ack) with no runtime, in the same run.
 //!
 //! Run: `cargo build --release -p eventschema-bench && target/release/transport-load
-//! [--events N] [--publishers P] [--publish-only] [--nats-url nats://...]`
+//! [--events N] [--publishers P] [--publish-only] [--nats-url nats://...]
+//! [--redis-url redis://...] [--amqp-url amqp://...]`; each broker whose URL is set (flag or
+//! `NATS_URL`, `REDIS_URL`, `AMQP_URL`) is measured.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,6 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::Parser;
 use eventschema::transport::nats::{NatsConfig, NatsTransport};
+use eventschema::transport::rabbitmq::{RabbitMqConfig, RabbitMqTransport};
 use eventschema::transport::redis_streams::{RedisStreamsConfig, RedisStreamsTransport};
 use eventschema::{Bus, BusConfig, Event, MemoryDlq, MemoryStore};
 use futures_util::StreamExt as _;
@@ -42,6 +45,8 @@ struct Args {
     nats_url: Option<String>,
     #[arg(long, env = "REDIS_URL")]
     redis_url: Option<String>,
+    #[arg(long, env = "AMQP_URL")]
+    amqp_url: Option<String>,
 }
 
 fn event(i: usize, keys: usize) -> OrderPlaced {
@@ -267,6 +272,152 @@ async fn raw_redis(url: &str, args: &Args) -> anyhow::Result<Row> {
     })
 }
 
+/// Raw lapin: a durable topic exchange and one quorum queue (the runtime's queue type),
+/// persistent messages with CloudEvents headers and a message id, each publish awaited until
+/// the broker confirms; one consumer with manual acks and a prefetch of 1,000.
+async fn raw_rabbit(url: &str, args: &Args) -> anyhow::Result<Row> {
+    use lapin::options::{
+        BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
+        ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions,
+        QueueDeclareOptions, QueueDeleteOptions,
+    };
+    use lapin::types::{AMQPValue, FieldTable};
+    let prefix = format!("es_bench_raw_{}", uuid_like());
+    let connection =
+        lapin::Connection::connect(url, lapin::ConnectionProperties::default()).await?;
+    let setup = connection.create_channel().await?;
+    setup
+        .exchange_declare(
+            prefix.as_str().into(),
+            lapin::ExchangeKind::Topic,
+            ExchangeDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    let mut arguments = FieldTable::default();
+    arguments.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
+    setup
+        .queue_declare(
+            prefix.as_str().into(),
+            QueueDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            arguments,
+        )
+        .await?;
+    setup
+        .queue_bind(
+            prefix.as_str().into(),
+            prefix.as_str().into(),
+            "#".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    let count = Arc::new(AtomicUsize::new(0));
+    let consumed = count.clone();
+    let receiving = connection.create_channel().await?;
+    receiving
+        .basic_qos(1000, BasicQosOptions::default())
+        .await?;
+    let mut consumer = receiving
+        .basic_consume(
+            prefix.as_str().into(),
+            "raw".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    let consume = tokio::spawn(async move {
+        while let Some(Ok(delivery)) = consumer.next().await {
+            let _: serde_json::Value = serde_json::from_slice(&delivery.data).unwrap_or_default();
+            let _ = delivery.acker.ack(BasicAckOptions::default()).await;
+            consumed.fetch_add(1, Ordering::AcqRel);
+        }
+    });
+    let publishing = connection.create_channel().await?;
+    publishing
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
+    let started = Instant::now();
+    let n = args.events;
+    let per = n.div_ceil(args.publishers);
+    let mut tasks = Vec::new();
+    for p in 0..args.publishers {
+        let (channel, prefix, keys) = (publishing.clone(), prefix.clone(), args.keys);
+        tasks.push(tokio::spawn(async move {
+            for i in (p * per)..((p + 1) * per).min(n) {
+                let body = serde_json::to_vec(&event(i, keys))?;
+                let mut headers = FieldTable::default();
+                headers.insert(
+                    "cloudEvents_id".into(),
+                    AMQPValue::LongString(i.to_string().into()),
+                );
+                headers.insert(
+                    "cloudEvents_type".into(),
+                    AMQPValue::LongString(OrderPlaced::TYPE.into()),
+                );
+                let properties = lapin::BasicProperties::default()
+                    .with_delivery_mode(2)
+                    .with_message_id(i.to_string().into())
+                    .with_content_type("application/json".into())
+                    .with_headers(headers);
+                let confirmation = channel
+                    .basic_publish(
+                        prefix.as_str().into(),
+                        OrderPlaced::TYPE.into(),
+                        BasicPublishOptions::default(),
+                        &body,
+                        properties,
+                    )
+                    .await?
+                    .await?;
+                anyhow::ensure!(confirmation.is_ack(), "not confirmed: {confirmation:?}");
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    eprintln!(
+        "  raw RabbitMQ: all published after {:.2}s, {} consumed by then",
+        started.elapsed().as_secs_f64(),
+        count.load(Ordering::Acquire)
+    );
+    wait_for(&count, n, Duration::from_secs(300)).await?;
+    let elapsed = started.elapsed();
+    consume.abort();
+    setup
+        .queue_delete(prefix.as_str().into(), QueueDeleteOptions::default())
+        .await?;
+    setup
+        .exchange_delete(prefix.as_str().into(), ExchangeDeleteOptions::default())
+        .await?;
+    Ok(Row {
+        name: "raw lapin (confirmed publish, one quorum queue, manual ack, prefetch 1000)".into(),
+        events: n,
+        elapsed,
+    })
+}
+
+/// The runtime over the RabbitMQ transport: validation on, in-memory idempotency.
+async fn runtime_rabbit(url: &str, args: &Args) -> anyhow::Result<Row> {
+    let mut config = RabbitMqConfig::new(url, format!("es_bench_rt_{}", uuid_like()));
+    config.partitions = args.partitions;
+    let transport = Arc::new(RabbitMqTransport::connect(config).await?);
+    let row = runtime_run(transport.clone(), args, "RabbitMQ").await?;
+    transport.delete(&[]).await?;
+    Ok(row)
+}
+
 /// The runtime over the Redis Streams transport: validation on, in-memory idempotency.
 async fn runtime_redis(url: &str, args: &Args) -> anyhow::Result<Row> {
     let mut config = RedisStreamsConfig::new(url, format!("es_bench_rt_{}", uuid_like()));
@@ -394,6 +545,19 @@ async fn main() -> anyhow::Result<()> {
         print(&rows);
     } else {
         eprintln!("REDIS_URL not set: skipping Redis Streams");
+    }
+    if let Some(url) = args.amqp_url.clone().filter(|u| !u.is_empty()) {
+        let rows = vec![
+            raw_rabbit(&url, &args).await?,
+            runtime_rabbit(&url, &args).await?,
+        ];
+        println!(
+            "RabbitMQ ({} events, {} publishers, {} keys):",
+            args.events, args.publishers, args.keys
+        );
+        print(&rows);
+    } else {
+        eprintln!("AMQP_URL not set: skipping RabbitMQ");
     }
     Ok(())
 }

@@ -27,7 +27,13 @@ enum Broker {
     Nats(eventschema::transport::nats::NatsConfig),
     #[cfg(feature = "redis-streams")]
     Redis(eventschema::transport::redis_streams::RedisStreamsConfig),
+    #[cfg(feature = "rabbitmq")]
+    Rabbit(eventschema::transport::rabbitmq::RabbitMqConfig),
 }
+
+/// The groups the tests join (AMQP cannot list queues, so cleanup names them).
+#[cfg(feature = "rabbitmq")]
+const GROUPS: &[&str] = &["audit", "billing", "g"];
 
 impl Broker {
     fn url(&self) -> &str {
@@ -36,6 +42,8 @@ impl Broker {
             Broker::Nats(c) => &c.url,
             #[cfg(feature = "redis-streams")]
             Broker::Redis(c) => &c.url,
+            #[cfg(feature = "rabbitmq")]
+            Broker::Rabbit(c) => &c.url,
         }
     }
 
@@ -62,6 +70,16 @@ impl Broker {
                         .unwrap(),
                 )
             }
+            #[cfg(feature = "rabbitmq")]
+            Broker::Rabbit(c) => {
+                let mut c = c.clone();
+                c.url = url.to_owned();
+                Arc::new(
+                    eventschema::transport::rabbitmq::RabbitMqTransport::connect(c)
+                        .await
+                        .unwrap(),
+                )
+            }
         }
     }
 
@@ -83,6 +101,14 @@ impl Broker {
                 .unwrap();
                 t.delete().await.unwrap();
             }
+            #[cfg(feature = "rabbitmq")]
+            Broker::Rabbit(c) => {
+                let t = eventschema::transport::rabbitmq::RabbitMqTransport::connect(c.clone())
+                    .await
+                    .unwrap();
+                // Nothing may have ended in the broker's own dead-letter queues.
+                assert_eq!(t.delete(GROUPS).await.unwrap(), 0, "broker dead letters");
+            }
         }
     }
 }
@@ -92,7 +118,7 @@ impl Broker {
 enum Harness {
     InProcess(Bus),
     #[cfg_attr(
-        not(any(feature = "nats", feature = "redis-streams")),
+        not(any(feature = "nats", feature = "redis-streams", feature = "rabbitmq")),
         allow(dead_code)
     )]
     Broker {
@@ -108,7 +134,7 @@ impl Harness {
     }
 
     #[cfg_attr(
-        not(any(feature = "nats", feature = "redis-streams")),
+        not(any(feature = "nats", feature = "redis-streams", feature = "rabbitmq")),
         allow(dead_code)
     )]
     fn broker(broker: Broker) -> Harness {
@@ -348,7 +374,7 @@ async fn in_process_transport_passes_the_shared_suite() {
 }
 
 #[cfg_attr(
-    not(any(feature = "nats", feature = "redis-streams")),
+    not(any(feature = "nats", feature = "redis-streams", feature = "rabbitmq")),
     allow(dead_code)
 )]
 fn fault_config() -> BusConfig {
@@ -362,7 +388,7 @@ fn fault_config() -> BusConfig {
 /// instance (after `ack_wait` / the partition's ownership TTL), the claim expires after
 /// the lease, and every event is handled once in effect, in order per key.
 #[cfg_attr(
-    not(any(feature = "nats", feature = "redis-streams")),
+    not(any(feature = "nats", feature = "redis-streams", feature = "rabbitmq")),
     allow(dead_code)
 )]
 async fn instance_dropped_mid_stream(harness: &Harness) {
@@ -437,17 +463,18 @@ async fn instance_dropped_mid_stream(harness: &Harness) {
 /// events keep being published; after it is restored every event is handled once in
 /// effect, in order per key.
 #[cfg_attr(
-    not(any(feature = "nats", feature = "redis-streams")),
+    not(any(feature = "nats", feature = "redis-streams", feature = "rabbitmq")),
     allow(dead_code)
 )]
-async fn connection_cut_and_restored(harness: &Harness, scheme: &str) {
+async fn connection_cut_and_restored(harness: &Harness) {
     let Harness::Broker { broker, .. } = harness else {
         panic!("brokers only")
     };
-    let proxy = CutProxy::start(host_port(broker.url())).await;
-    let consumer = harness
-        .bus_at(&format!("{scheme}://{}", proxy.addr), fault_config())
-        .await;
+    let upstream = host_port(broker.url());
+    let proxy = CutProxy::start(upstream.clone()).await;
+    // The broker's URL (scheme, credentials, path) with the proxy as host.
+    let proxied = broker.url().replacen(&upstream, &proxy.addr.to_string(), 1);
+    let consumer = harness.bus_at(&proxied, fault_config()).await;
     let seen = Seen::default();
     consumer
         .subscribe("g")
@@ -612,7 +639,7 @@ mod nats {
     async fn nats_connection_cut_and_restored_loses_nothing() {
         let Some(url) = nats_url() else { return };
         let harness = harness(&url, |_| {});
-        connection_cut_and_restored(&harness, "nats").await;
+        connection_cut_and_restored(&harness).await;
         harness.cleanup().await;
     }
 }
@@ -736,7 +763,137 @@ mod redis_streams {
     async fn redis_streams_connection_cut_and_restored_loses_nothing() {
         let Some(url) = redis_url() else { return };
         let harness = harness(&url, |_| {});
-        connection_cut_and_restored(&harness, "redis").await;
+        connection_cut_and_restored(&harness).await;
         harness.cleanup().await;
+    }
+}
+
+#[cfg(feature = "rabbitmq")]
+mod rabbitmq {
+    use super::*;
+    use eventschema::transport::rabbitmq::RabbitMqConfig;
+
+    fn harness(url: &str) -> Harness {
+        let mut config = RabbitMqConfig::new(url, unique("es_t_"));
+        config.partitions = 4;
+        config.redeliveries = 1;
+        Harness::broker(Broker::Rabbit(config))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rabbitmq_transport_passes_the_shared_suite() {
+        let Some(url) = amqp_url() else { return };
+        let harness = harness(&url);
+        groups_order_retries_and_dead_letters(&harness).await;
+        harness.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rabbitmq_instance_dropped_mid_stream_hands_its_messages_over() {
+        let Some(url) = amqp_url() else { return };
+        let harness = harness(&url);
+        instance_dropped_mid_stream(&harness).await;
+        harness.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rabbitmq_connection_cut_and_restored_loses_nothing() {
+        let Some(url) = amqp_url() else { return };
+        let harness = harness(&url);
+        connection_cut_and_restored(&harness).await;
+        harness.cleanup().await;
+    }
+
+    /// `flush` returns only once the group handled everything published before it (the
+    /// partition queue empty and nothing unsettled in the lanes).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rabbitmq_flush_waits_until_the_group_is_done() {
+        let Some(url) = amqp_url() else { return };
+        let harness = harness(&url);
+        let bus = harness.bus(config()).await;
+        let handled = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = handled.clone();
+        bus.subscribe("g")
+            .on(move |_: OrderCreated, _| {
+                let counter = counter.clone();
+                async move {
+                    // Slow enough that the events are still queued when flush starts.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    Ok(())
+                }
+            })
+            .unwrap()
+            .start_joined()
+            .await
+            .unwrap();
+        for seq in 0..30 {
+            assert_enqueued(bus.publish(&order("k1", seq)).await);
+        }
+        tokio::time::timeout(Duration::from_secs(30), bus.flush())
+            .await
+            .expect("flush returned");
+        assert_eq!(handled.load(std::sync::atomic::Ordering::SeqCst), 30);
+        bus.shutdown(Duration::from_secs(2)).await;
+        harness.cleanup().await;
+    }
+
+    /// A message whose consumers keep dying before they settle it is redelivered with a
+    /// growing count, then dead-lettered by the broker once over `delivery_limit`, instead of
+    /// circling forever or vanishing.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rabbitmq_broker_dead_letters_what_keeps_killing_consumers() {
+        use eventschema::SubjectPattern;
+        use eventschema::transport::JoinSpec;
+        use eventschema::transport::rabbitmq::RabbitMqTransport;
+        let Some(url) = amqp_url() else { return };
+        let mut rabbit = RabbitMqConfig::new(&url, unique("es_t_"));
+        rabbit.partitions = 1;
+        rabbit.redeliveries = 0;
+        rabbit.delivery_limit = 1;
+        let harness = Harness::broker(Broker::Rabbit(rabbit.clone()));
+        let patterns = [SubjectPattern::parse("orders.>").unwrap()];
+        let spec = JoinSpec {
+            group: "g",
+            patterns: &patterns,
+            lanes: 1,
+            queue_capacity: 1,
+        };
+        let mut transport = RabbitMqTransport::connect(rabbit.clone()).await.unwrap();
+        let mut lanes = transport.join(spec).await.unwrap();
+        let publisher = harness.bus(config()).await;
+        assert_enqueued(publisher.publish(&order("k0", 1)).await);
+        let mut counts = Vec::new();
+        for _ in 0..2 {
+            let delivery = tokio::time::timeout(Duration::from_secs(10), lanes[0].next())
+                .await
+                .expect("delivered")
+                .expect("a delivery");
+            counts.push(delivery.redeliveries);
+            // The consumer "crashes": nothing settles the delivery, its connection closes.
+            drop(delivery);
+            drop(lanes);
+            drop(transport);
+            transport = RabbitMqTransport::connect(rabbit.clone()).await.unwrap();
+            lanes = transport.join(spec).await.unwrap();
+        }
+        assert_eq!(counts, [0, 1], "the broker's delivery count");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while transport.broker_dead_letters("g").await.unwrap() == 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "never dead-lettered"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            tokio::time::timeout(Duration::from_millis(500), lanes[0].next())
+                .await
+                .is_err(),
+            "delivered a third time"
+        );
+        drop(lanes);
+        publisher.shutdown(Duration::from_secs(2)).await;
+        assert_eq!(transport.delete(&["g"]).await.unwrap(), 1);
     }
 }

@@ -6,7 +6,7 @@
 //! redeliver after a delay).
 //!
 //! [`InProcess`] is the embedded default. Brokers sit behind cargo features: `nats`
-//! (JetStream) and `redis-streams`.
+//! (JetStream), `redis-streams` and `rabbitmq`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +20,8 @@ use crate::subject::SubjectPattern;
 mod memory;
 #[cfg(feature = "nats")]
 pub mod nats;
+#[cfg(feature = "rabbitmq")]
+pub mod rabbitmq;
 #[cfg(feature = "redis-streams")]
 pub mod redis_streams;
 
@@ -180,7 +182,7 @@ pub trait Transport: Send + Sync + 'static {
 /// `flush` of a broker transport: poll `busy` until the broker reports nothing left in
 /// flight; a failed read is logged (`what` names it) and polled again, since flush has no
 /// error to return and the broker may come back.
-#[cfg(any(feature = "nats", feature = "redis-streams"))]
+#[cfg(any(feature = "nats", feature = "redis-streams", feature = "rabbitmq"))]
 async fn poll_until_idle<F, Fut>(what: &str, mut busy: F)
 where
     F: FnMut() -> Fut,

@@ -125,6 +125,10 @@ pub fn nats_url() -> Option<String> {
     service_url("NATS_URL")
 }
 
+pub fn amqp_url() -> Option<String> {
+    service_url("AMQP_URL")
+}
+
 /// A TCP proxy in front of a broker, so a test can cut the client's connection and restore
 /// it without touching the shared server.
 pub struct CutProxy {
@@ -184,7 +188,7 @@ impl Drop for CutProxy {
     }
 }
 
-/// `host:port` of a `nats://host:port` URL.
+/// `host:port` of a `scheme://[user:pass@]host:port[/path]` URL.
 pub fn host_port(url: &str) -> String {
     let rest = url.split("://").nth(1).unwrap_or(url);
     let rest = rest.rsplit('@').next().unwrap_or(rest);
