@@ -31,6 +31,9 @@ struct Args {
     database_url: Option<String>,
     #[arg(long, env = "REDIS_URL")]
     redis_url: Option<String>,
+    /// Run only the bus scenarios whose name contains this (the ceilings always run).
+    #[arg(long)]
+    only: Option<String>,
 }
 
 /// The same record as Avro (hand-rolled binary encoding: two fields).
@@ -299,22 +302,26 @@ async fn main() -> anyhow::Result<()> {
     let n = args.events;
     let mut rows = vec![bare_u64(n).await, bare_events(n).await?];
     let ceiling = rows[1].rate();
-    rows.push(through_bus("bus, no validation, no idempotency", n, false, None, false).await?);
-    rows.push(through_bus("bus, JSON Schema validation", n, true, None, false).await?);
-    rows.push(through_bus("bus, Avro decode (writer schema)", n, true, None, true).await?);
-    let memory: Arc<dyn IdempotencyStore> = Arc::new(MemoryStore::new());
-    rows.push(
-        through_bus(
-            "bus, JSON Schema + in-memory idempotency (target)",
-            n,
-            true,
-            Some(memory),
-            false,
-        )
-        .await?,
-    );
+    let wanted = |name: &str| args.only.as_deref().is_none_or(|only| name.contains(only));
+    for (name, validate, avro) in [
+        ("bus, no validation, no idempotency", false, false),
+        ("bus, JSON Schema validation", true, false),
+        ("bus, Avro decode (writer schema)", true, true),
+    ] {
+        if wanted(name) {
+            rows.push(through_bus(name, n, validate, None, avro).await?);
+        }
+    }
+    const TARGET: &str = "bus, JSON Schema + in-memory idempotency (target)";
+    const SQLITE: &str = "bus, JSON Schema + SQLite idempotency";
+    const POSTGRES: &str = "bus, JSON Schema + PostgreSQL idempotency";
+    const REDIS: &str = "bus, JSON Schema + Redis idempotency";
+    if wanted(TARGET) {
+        let memory: Arc<dyn IdempotencyStore> = Arc::new(MemoryStore::new());
+        rows.push(through_bus(TARGET, n, true, Some(memory), false).await?);
+    }
     let m = args.store_events;
-    {
+    if wanted(SQLITE) {
         use std::str::FromStr;
         let dir = std::env::temp_dir().join(format!("bus-load-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
@@ -331,19 +338,10 @@ async fn main() -> anyhow::Result<()> {
             .await?;
         let store = eventschema::idempotency::sqlite::SqliteStore::new(pool, "keys")?;
         store.migrate().await?;
-        rows.push(
-            through_bus(
-                "bus, JSON Schema + SQLite idempotency",
-                m,
-                true,
-                Some(Arc::new(store)),
-                false,
-            )
-            .await?,
-        );
+        rows.push(through_bus(SQLITE, m, true, Some(Arc::new(store)), false).await?);
         let _ = std::fs::remove_dir_all(&dir);
     }
-    if let Some(url) = &args.database_url {
+    if let Some(url) = args.database_url.as_ref().filter(|_| wanted(POSTGRES)) {
         let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(8)
             .connect(url)
@@ -352,33 +350,15 @@ async fn main() -> anyhow::Result<()> {
         let table = format!("bus_load_keys_{}", std::process::id());
         let store = eventschema::idempotency::postgres::PgStore::new(pool.clone(), &table)?;
         store.migrate().await?;
-        rows.push(
-            through_bus(
-                "bus, JSON Schema + PostgreSQL idempotency",
-                m,
-                true,
-                Some(Arc::new(store)),
-                false,
-            )
-            .await?,
-        );
+        rows.push(through_bus(POSTGRES, m, true, Some(Arc::new(store)), false).await?);
         sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}")))
             .execute(&pool)
             .await?;
     }
-    if let Some(url) = &args.redis_url {
+    if let Some(url) = args.redis_url.as_ref().filter(|_| wanted(REDIS)) {
         let prefix = format!("bus-load-{}:", std::process::id());
         let store = eventschema::idempotency::redis::RedisStore::connect(url, &prefix).await?;
-        rows.push(
-            through_bus(
-                "bus, JSON Schema + Redis idempotency",
-                m,
-                true,
-                Some(Arc::new(store)),
-                false,
-            )
-            .await?,
-        );
+        rows.push(through_bus(REDIS, m, true, Some(Arc::new(store)), false).await?);
     }
     println!("| scenario | events | events/s | p99 ms | vs ceiling (same envelopes) |");
     println!("| --- | --- | --- | --- | --- |");
