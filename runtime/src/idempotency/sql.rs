@@ -1,6 +1,6 @@
 //! The SQL idempotency store, written once for SQLite and PostgreSQL: [`SqlStore`] is generic
-//! over the sqlx driver, and [`SqliteStore`](super::sqlite::SqliteStore) and
-//! [`PgStore`](super::postgres::PgStore) are its two instances.
+//! over the sqlx driver, and `sqlite::SqliteStore` and `postgres::PgStore` are its two
+//! instances.
 //!
 //! The claim is a unique insert (`INSERT ... ON CONFLICT DO UPDATE ... WHERE` the row's
 //! lease ran out) with a lease, so only an expired row is taken over. The statements are
@@ -122,6 +122,9 @@ pub(super) trait RowsAffected {
 /// What the store needs of a sqlx driver, implemented once below for every driver that
 /// has it; the bounds are written only there, so the store's code names just `Backend`.
 trait Backend: Database {
+    /// The statement with its values bound (sqlx copies them into its arguments).
+    fn bound(sql: &Arc<str>, values: &[Value<'_>]) -> Query<'static, Self, Self::Arguments>;
+
     /// Runs a statement; returns how many rows it changed.
     fn execute<'a>(
         conn: &'a mut Self::Connection,
@@ -148,12 +151,23 @@ where
     for<'q> i64: Encode<'q, DB> + Type<DB>,
     for<'r> KeyRow: FromRow<'r, DB::Row>,
 {
+    fn bound(sql: &Arc<str>, values: &[Value<'_>]) -> Query<'static, DB, DB::Arguments> {
+        values.iter().fold(
+            sqlx::query(AssertSqlSafe(Arc::clone(sql))),
+            |query, value| match *value {
+                Value::Text(v) => query.bind(v),
+                Value::MaybeText(v) => query.bind(v),
+                Value::Int(v) => query.bind(v),
+            },
+        )
+    }
+
     fn execute<'a>(
         conn: &'a mut Self::Connection,
         sql: &Arc<str>,
         values: &[Value<'_>],
     ) -> BoxFuture<'a, Result<u64, StoreError>> {
-        let query = bound::<DB>(sql, values);
+        let query = DB::bound(sql, values);
         Box::pin(async move { Ok(query.execute(conn).await?.count()) })
     }
 
@@ -162,7 +176,7 @@ where
         sql: &Arc<str>,
         values: &[Value<'_>],
     ) -> BoxFuture<'a, Result<Option<KeyRow>, StoreError>> {
-        let query = bound::<DB>(sql, values);
+        let query = DB::bound(sql, values);
         Box::pin(async move {
             match query.fetch_optional(conn).await? {
                 Some(row) => Ok(Some(KeyRow::from_row(&row)?)),
@@ -170,24 +184,6 @@ where
             }
         })
     }
-}
-
-/// The statement with its values bound (sqlx copies them into its arguments).
-fn bound<DB>(sql: &Arc<str>, values: &[Value<'_>]) -> Query<'static, DB, DB::Arguments>
-where
-    DB: Database,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-{
-    values.iter().fold(
-        sqlx::query(AssertSqlSafe(Arc::clone(sql))),
-        |query, value| match *value {
-            Value::Text(v) => query.bind(v),
-            Value::MaybeText(v) => query.bind(v),
-            Value::Int(v) => query.bind(v),
-        },
-    )
 }
 
 /// The row a caller takes a key with.
