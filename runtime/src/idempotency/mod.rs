@@ -3,8 +3,9 @@
 //! whose worker died expires after its lease and can be taken over.
 //!
 //! The in-memory and Redis stores are best effort (not atomic with the handler's own
-//! effects); the SQLite and PostgreSQL stores share the claim protocol, and PostgreSQL also
-//! offers the inbox ([`postgres::PgInbox`]) where key and handler writes commit together.
+//! effects). SQLite and PostgreSQL are one store, `sql::SqlStore`, generic over the sqlx
+//! driver; PostgreSQL also offers the inbox (`PgStore::run_in_transaction`), where key and
+//! handler writes commit together.
 
 use std::time::Duration;
 
@@ -17,6 +18,8 @@ pub mod memory;
 pub mod postgres;
 #[cfg(feature = "redis")]
 pub mod redis;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
@@ -146,11 +149,6 @@ pub(crate) fn millis(d: Duration) -> i64 {
 }
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(crate) fn now_millis() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn check_table_name(name: &str) -> Result<(), StoreError> {
     let ok = !name.is_empty()
         && name.len() <= 60
@@ -162,25 +160,6 @@ pub(crate) fn check_table_name(name: &str) -> Result<(), StoreError> {
         Ok(())
     } else {
         Err(StoreError::Config(format!("bad table name `{name}`")))
-    }
-}
-
-/// Shared by the SQL stores: what a conflicting row means.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(crate) fn decide_conflict(
-    key: &DedupKey,
-    fingerprint: &str,
-    state: &str,
-    until: i64,
-    now: i64,
-) -> Claim {
-    if fingerprint != key.fingerprint {
-        Claim::KeyReuse
-    } else if state == "done" {
-        Claim::Completed
-    } else {
-        let left = u64::try_from(until.saturating_sub(now)).unwrap_or(0);
-        Claim::InProgress(Duration::from_millis(left))
     }
 }
 
