@@ -27,4 +27,8 @@ impl Event for OrderPlaced {
     fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
         eventschema::json_decode(bytes)
     }
+    // What generated and derived JSON events do: validation reads this value.
+    fn to_json_value(&self) -> Option<Result<serde_json::Value, CodecError>> {
+        eventschema::json_value(self)
+    }
 }

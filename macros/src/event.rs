@@ -210,6 +210,14 @@ pub fn expand(input: DeriveInput, manifest_dir: &Path) -> syn::Result<TokenStrea
             quote! { ::eventschema::json_decode(bytes) },
         ),
     };
+    // JSON events hand the bus their value, so validation does not parse what it encoded.
+    let json_value = matches!(format, Format::Json).then(|| {
+        quote! {
+            fn to_json_value(&self) -> ::core::option::Option<::core::result::Result<::eventschema::__private::serde_json::Value, ::eventschema::CodecError>> {
+                ::eventschema::json_value(self)
+            }
+        }
+    });
     let schema_id = attrs.id.or(locked_id).map(|id| {
         quote! { const SCHEMA_ID: ::core::option::Option<u64> = ::core::option::Option::Some(#id); }
     });
@@ -284,6 +292,7 @@ pub fn expand(input: DeriveInput, manifest_dir: &Path) -> syn::Result<TokenStrea
             fn decode(bytes: &[u8]) -> ::core::result::Result<Self, ::eventschema::CodecError> {
                 #decode
             }
+            #json_value
             #decode_version
         }
         #previous_checks

@@ -244,6 +244,44 @@ impl Bus {
         event: &E,
         parent: Option<&Envelope>,
     ) -> Result<Envelope, PublishError> {
+        let mut envelope = self.envelope_head(event, parent)?;
+        envelope.set_data(event.encode()?);
+        Ok(envelope)
+    }
+
+    /// [`Bus::envelope_for`], and when this bus validates a JSON event that can give its
+    /// payload as a JSON value, that value: the data is written from it, so validation
+    /// need not parse the bytes back.
+    fn typed_envelope<E: Event>(
+        &self,
+        event: &E,
+        parent: Option<&Envelope>,
+    ) -> Result<(Envelope, Option<Value>), PublishError> {
+        let mut envelope = self.envelope_head(event, parent)?;
+        let json = if self.inner.config.validate
+            && E::SCHEMA_TYPE == crate::SchemaType::Json
+            && envelope.data_is_json()
+        {
+            event.to_json_value().transpose()?
+        } else {
+            None
+        };
+        let data = match &json {
+            Some(value) => {
+                serde_json::to_vec(value).map_err(|e| crate::error::CodecError(e.to_string()))?
+            }
+            None => event.encode()?,
+        };
+        envelope.set_data(data);
+        Ok((envelope, json))
+    }
+
+    /// Every attribute of a typed event's envelope; the data is the caller's.
+    fn envelope_head<E: Event>(
+        &self,
+        event: &E,
+        parent: Option<&Envelope>,
+    ) -> Result<Envelope, PublishError> {
         let id = uuid::Uuid::now_v7().to_string();
         let mut envelope = Envelope::new(id, self.inner.config.source.clone(), E::TYPE)?;
         envelope.set_time_now();
@@ -260,14 +298,13 @@ impl Bus {
             envelope.set_extension(ext::IDEMPOTENCY_KEY, key)?;
         }
         propagate(&mut envelope, parent)?;
-        envelope.set_data(event.encode()?);
         Ok(envelope)
     }
 
     /// Publishes a typed event.
     pub async fn publish<E: Event>(&self, event: &E) -> Result<PublishOutcome, PublishError> {
-        let envelope = self.envelope_for(event, None)?;
-        self.publish_envelope(envelope).await
+        let (envelope, json) = self.typed_envelope(event, None)?;
+        self.dispatch(envelope, None, None, json.as_ref()).await
     }
 
     /// Publishes an envelope as is (its `id` and keys are kept: replays and re-sends
@@ -276,14 +313,14 @@ impl Bus {
         &self,
         envelope: Envelope,
     ) -> Result<PublishOutcome, PublishError> {
-        self.dispatch(envelope, None, None).await
+        self.dispatch(envelope, None, None, None).await
     }
 
     /// Takes a structured-mode event off the wire; undecodable input is dead-lettered
     /// with its raw bytes.
     pub async fn ingest_structured(&self, bytes: &[u8]) -> Result<PublishOutcome, PublishError> {
         match Envelope::from_structured(bytes, self.inner.config.max_event_bytes) {
-            Ok(envelope) => self.dispatch(envelope, None, Some(bytes)).await,
+            Ok(envelope) => self.dispatch(envelope, None, Some(bytes), None).await,
             Err(error) => self.refuse_raw(bytes, &error, None).await,
         }
     }
@@ -296,7 +333,7 @@ impl Bus {
         body: &[u8],
     ) -> Result<PublishOutcome, PublishError> {
         match Envelope::from_binary(binding, headers, body, self.inner.config.max_event_bytes) {
-            Ok(envelope) => self.dispatch(envelope, None, None).await,
+            Ok(envelope) => self.dispatch(envelope, None, None, None).await,
             Err(error) => self.refuse_raw(body, &error, None).await,
         }
     }
@@ -352,11 +389,13 @@ impl Bus {
         }
     }
 
+    /// `parsed`: the JSON value `envelope`'s data was written from, if the caller has it.
     async fn dispatch(
         &self,
         mut envelope: Envelope,
         only_group: Option<&str>,
         raw: Option<&[u8]>,
+        parsed: Option<&Value>,
     ) -> Result<PublishOutcome, PublishError> {
         let inner = &self.inner;
         if inner.closed.load(Ordering::Acquire) {
@@ -371,7 +410,7 @@ impl Bus {
             correlationid = envelope.extension(ext::CORRELATION_ID).unwrap_or_default(),
         );
         let _entered = span.enter();
-        match self.verdict(&mut envelope).await {
+        match self.verdict(&mut envelope, parsed).await {
             Ok(()) => {}
             Err(CheckError::Invalid(invalid)) => {
                 drop(_entered);
@@ -411,7 +450,11 @@ impl Bus {
 
     /// Size limit, then schema validation when configured (stamping `schemaversion` for
     /// events that name only a `schemaid`).
-    async fn verdict(&self, envelope: &mut Envelope) -> Result<(), CheckError> {
+    async fn verdict(
+        &self,
+        envelope: &mut Envelope,
+        parsed: Option<&Value>,
+    ) -> Result<(), CheckError> {
         let config = &self.inner.config;
         let size = envelope.wire_size();
         if size > config.max_event_bytes {
@@ -421,7 +464,11 @@ impl Bus {
             })
             .into())
         } else if config.validate {
-            self.inner.catalog.admit(envelope).await.map(|_| ())
+            self.inner
+                .catalog
+                .admit_parsed(envelope, parsed)
+                .await
+                .map(|_| ())
         } else {
             Ok(())
         }
@@ -482,7 +529,7 @@ impl Bus {
         let envelope = Envelope::from_structured(&letter.original, usize::MAX)
             .map_err(|e| ReplayError::NotAnEvent(e.to_string()))?;
         let outcome = self
-            .dispatch(envelope, letter.group.as_deref(), None)
+            .dispatch(envelope, letter.group.as_deref(), None, None)
             .await?;
         // Enqueued for no group: nobody here would handle it, so the letter stays.
         if matches!(outcome, PublishOutcome::Enqueued(n) if n > 0) {
@@ -608,8 +655,8 @@ impl Context {
     }
     /// Publishes an event caused by the one being handled.
     pub async fn publish<E: Event>(&self, event: &E) -> Result<PublishOutcome, PublishError> {
-        let envelope = self.bus.envelope_for(event, Some(&self.envelope))?;
-        self.bus.publish_envelope(envelope).await
+        let (envelope, json) = self.bus.typed_envelope(event, Some(&self.envelope))?;
+        self.bus.dispatch(envelope, None, None, json.as_ref()).await
     }
     /// The envelope [`Context::publish`] would send, to add attributes (a registry's
     /// `schemaid`) before [`Context::publish_envelope`].
@@ -1030,7 +1077,7 @@ impl Processor {
                 return Err(refused(&invalid_from(&error)));
             }
         };
-        let invalid = match bus.verdict(&mut envelope).await {
+        let invalid = match bus.verdict(&mut envelope, None).await {
             Ok(()) => return Ok(envelope),
             Err(CheckError::Invalid(invalid)) => invalid,
             Err(CheckError::Unavailable { id, reason }) => {

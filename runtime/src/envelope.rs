@@ -138,13 +138,15 @@ fn is_json_media_type(content_type: Option<&str>) -> bool {
     let Some(ct) = content_type else {
         return true; // absent in the JSON format means application/json
     };
-    let essence = ct
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    essence.ends_with("/json") || essence.ends_with("+json")
+    let essence = ct.split(';').next().unwrap_or_default().trim().as_bytes();
+    // Case-insensitive suffix test without lower-casing a copy (this runs per event).
+    let suffix = essence
+        .len()
+        .checked_sub(5)
+        .and_then(|at| essence.get(at..));
+    suffix
+        .and_then(<[u8]>::split_first)
+        .is_some_and(|(sep, rest)| matches!(sep, b'/' | b'+') && rest.eq_ignore_ascii_case(b"json"))
 }
 
 /// One CloudEvent. Constructed through [`Envelope::new`] and the setters, which validate
@@ -790,5 +792,28 @@ mod tests {
             ("ce-bad_name".to_owned(), "x".to_owned()),
         ];
         assert!(Envelope::from_binary(Binding::Http, &bad_name, b"", 1 << 20).is_err());
+    }
+
+    #[test]
+    fn json_media_types() {
+        for json in [
+            None,
+            Some("application/json"),
+            Some("Application/JSON; charset=utf-8"),
+            Some("application/cloudevents+json"),
+            Some(" text/json "),
+        ] {
+            assert!(is_json_media_type(json), "{json:?}");
+        }
+        for other in [
+            Some("application/avro"),
+            Some("json"),
+            Some("application/jsonx"),
+            Some("application/xjson"),
+            Some(""),
+            Some("application/json-seq"),
+        ] {
+            assert!(!is_json_media_type(other), "{other:?}");
+        }
     }
 }

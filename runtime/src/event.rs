@@ -57,6 +57,15 @@ pub trait Event: Sized + Send + 'static {
     /// The payload bytes (JSON for JSON Schema; Avro datum bytes for Avro).
     fn encode(&self) -> Result<Vec<u8>, CodecError>;
 
+    /// The payload as a JSON value, for JSON events whose [`Event::encode`] is serde's: the
+    /// bus then validates this value against the JSON Schema and writes its bytes, instead
+    /// of encoding the event and parsing the bytes back. `None` (the default) makes the bus
+    /// validate what `encode` wrote. Generated and derived JSON events return
+    /// [`json_value`]`(self)`.
+    fn to_json_value(&self) -> Option<Result<serde_json::Value, CodecError>> {
+        None
+    }
+
     /// Reads a payload written by [`Event::encode`] (already validated and upcast).
     fn decode(bytes: &[u8]) -> Result<Self, CodecError>;
 
@@ -80,6 +89,11 @@ pub trait Event: Sized + Send + 'static {
 /// `encode` for serde types with JSON payloads, for generated code.
 pub fn json_encode<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
     serde_json::to_vec(value).map_err(|e| CodecError(e.to_string()))
+}
+
+/// [`Event::to_json_value`] for serde types with JSON payloads, for generated code.
+pub fn json_value<T: Serialize>(value: &T) -> Option<Result<serde_json::Value, CodecError>> {
+    Some(serde_json::to_value(value).map_err(|e| CodecError(e.to_string())))
 }
 
 /// `decode` for serde types with JSON payloads, for generated code.

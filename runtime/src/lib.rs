@@ -61,7 +61,7 @@ pub use envelope::{Binding, Envelope};
 pub use error::{
     CodecError, EnvelopeError, ErrorClass, HandlerError, PublishError, StoreError, SubscribeError,
 };
-pub use event::{Event, json_decode, json_encode};
+pub use event::{Event, json_decode, json_encode, json_value};
 pub use eventschema_core::SchemaType;
 pub use idempotency::{Claim, ClaimToken, DedupKey, IdempotencyStore, MemoryStore};
 pub use metrics::names as metric_names;

@@ -2,10 +2,10 @@
 //! are registered once per (type, group) and cached, so the hot path does not allocate;
 //! install the recorder before the first event flows.
 
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use hashbrown::{Equivalent, HashMap};
 use metrics::{Counter, Gauge, Histogram};
 
 /// Metric names (OpenTelemetry messaging conventions where they exist).
@@ -72,9 +72,24 @@ impl Handles {
     }
 }
 
+/// Looks up a `(type, group)` entry without building an owned key.
+#[derive(Hash)]
+struct Labels<'a>(&'a str, &'a str);
+
+impl Equivalent<(String, String)> for Labels<'_> {
+    fn equivalent(&self, key: &(String, String)) -> bool {
+        self.0 == key.0 && self.1 == key.1
+    }
+}
+
+// Hashes `(String, String)` exactly as `Labels` hashes its two `&str`s (both are two
+// `str` hashes in order), which `Equivalent` lookups require.
 #[derive(Default)]
 pub(crate) struct Metrics {
-    by_type: RwLock<HashMap<String, HashMap<String, Arc<Handles>>>>,
+    /// foldhash, not SipHash: looked up on every publish and delivery, and the keys are
+    /// event types the schema catalog knows and this process's group names, so nothing
+    /// from the wire can flood it.
+    handles: RwLock<HashMap<(String, String), Arc<Handles>>>,
     gauges: RwLock<HashMap<String, Gauge>>,
     /// Registered on first use, like the others, so a recorder installed after the bus
     /// was built still sees it.
@@ -83,16 +98,15 @@ pub(crate) struct Metrics {
 
 impl Metrics {
     pub(crate) fn handles(&self, ty: &str, group: &str) -> Arc<Handles> {
-        if let Ok(map) = self.by_type.read()
-            && let Some(h) = map.get(ty).and_then(|g| g.get(group))
+        let labels = Labels(ty, group);
+        if let Ok(map) = self.handles.read()
+            && let Some(h) = map.get(&labels)
         {
             return h.clone();
         }
         let handles = Arc::new(Handles::new(ty, group));
-        if let Ok(mut map) = self.by_type.write() {
-            map.entry(ty.to_owned())
-                .or_default()
-                .entry(group.to_owned())
+        if let Ok(mut map) = self.handles.write() {
+            map.entry((ty.to_owned(), group.to_owned()))
                 .or_insert_with(|| handles.clone());
         }
         handles
@@ -121,5 +135,38 @@ impl Metrics {
         if let Ok(mut map) = self.gauges.write() {
             map.insert(group.to_owned(), gauge);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use std::hash::BuildHasher;
+
+    #[test]
+    fn borrowed_labels_find_owned_keys() {
+        let map: HashMap<(String, String), u8> = HashMap::default();
+        let owned = ("orders.placed".to_owned(), "billing".to_owned());
+        let hasher = map.hasher();
+        assert_eq!(
+            hasher.hash_one(&owned),
+            hasher.hash_one(Labels("orders.placed", "billing"))
+        );
+        let metrics = Metrics::default();
+        let first = metrics.handles("orders.placed", "billing");
+        assert!(Arc::ptr_eq(
+            &first,
+            &metrics.handles("orders.placed", "billing")
+        ));
+        assert!(!Arc::ptr_eq(
+            &first,
+            &metrics.handles("orders.placed", "shipping")
+        ));
+        assert!(!Arc::ptr_eq(
+            &first,
+            &metrics.handles("orders.placedb", "illing")
+        ));
+        assert_eq!(metrics.handles.read().unwrap().len(), 3);
     }
 }

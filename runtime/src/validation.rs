@@ -173,6 +173,12 @@ impl SchemaEntry {
     /// Checks a payload against this schema: JSON Schema validation, or an Avro decode
     /// with this (writer) schema that must consume every byte.
     pub fn check(&self, envelope: &Envelope) -> Result<(), Invalid> {
+        self.check_parsed(envelope, None)
+    }
+
+    /// [`SchemaEntry::check`], given the JSON value the data was written from (its bytes
+    /// are that value's encoding), so that it is not parsed again.
+    fn check_parsed(&self, envelope: &Envelope, parsed: Option<&Value>) -> Result<(), Invalid> {
         let data = envelope.data().ok_or_else(|| {
             Invalid::new(InvalidReason::SchemaMismatch, "the event carries no data")
         })?;
@@ -184,17 +190,24 @@ impl SchemaEntry {
                         "JSON Schema event with a non-JSON datacontenttype",
                     ));
                 }
-                let value: Value = serde_json::from_slice(data).map_err(|e| {
-                    Invalid::new(
-                        InvalidReason::SchemaMismatch,
-                        format!("data is not JSON: {e}"),
-                    )
-                })?;
-                if validator.is_valid(&value) {
+                let owned;
+                let value = match parsed {
+                    Some(value) => value,
+                    None => {
+                        owned = serde_json::from_slice::<Value>(data).map_err(|e| {
+                            Invalid::new(
+                                InvalidReason::SchemaMismatch,
+                                format!("data is not JSON: {e}"),
+                            )
+                        })?;
+                        &owned
+                    }
+                };
+                if validator.is_valid(value) {
                     return Ok(());
                 }
                 let errors: Vec<String> = validator
-                    .iter_errors(&value)
+                    .iter_errors(value)
                     .take(10)
                     .map(|e| format!("at `{}`: {e}", e.instance_path()))
                     .collect();
@@ -403,6 +416,14 @@ impl SchemaCatalog {
     /// checks the payload against it. An event naming only a `schemaid` is read with that
     /// id's version: see [`SchemaCatalog::admit`].
     pub async fn validate(&self, envelope: &Envelope) -> Result<Arc<SchemaEntry>, CheckError> {
+        self.validate_parsed(envelope, None).await
+    }
+
+    async fn validate_parsed(
+        &self,
+        envelope: &Envelope,
+        parsed: Option<&Value>,
+    ) -> Result<Arc<SchemaEntry>, CheckError> {
         let entry = if let Some(id) = envelope.extension(ext::SCHEMA_ID) {
             let id: u64 = id.parse().map_err(|_| {
                 Invalid::new(InvalidReason::MalformedEnvelope, format!("schemaid `{id}`"))
@@ -455,7 +476,7 @@ impl SchemaCatalog {
             })?;
             self.by_version(envelope.ty(), version)?
         };
-        entry.check(envelope)?;
+        entry.check_parsed(envelope, parsed)?;
         Ok(entry)
     }
 
@@ -463,7 +484,16 @@ impl SchemaCatalog {
     /// the producer named only a `schemaid`, so that handlers decode (and upcast) from the
     /// version actually written rather than assuming their own.
     pub async fn admit(&self, envelope: &mut Envelope) -> Result<Arc<SchemaEntry>, CheckError> {
-        let entry = self.validate(envelope).await?;
+        self.admit_parsed(envelope, None).await
+    }
+
+    /// [`SchemaCatalog::admit`] of an envelope whose data is the encoding of `parsed`.
+    pub(crate) async fn admit_parsed(
+        &self,
+        envelope: &mut Envelope,
+        parsed: Option<&Value>,
+    ) -> Result<Arc<SchemaEntry>, CheckError> {
+        let entry = self.validate_parsed(envelope, parsed).await?;
         if envelope.extension(ext::SCHEMA_VERSION).is_none() {
             envelope
                 .set_extension(ext::SCHEMA_VERSION, entry.registered.version.to_string())

@@ -288,6 +288,14 @@ fn event_impl(
             quote! { ::eventschema::json_decode(bytes) },
         ),
     };
+    // JSON events hand the bus their value, so validation does not parse what it encoded.
+    let json_value = (parsed.schema_type() != SchemaType::Avro).then(|| {
+        quote! {
+            fn to_json_value(&self) -> Option<Result<::eventschema::__private::serde_json::Value, ::eventschema::CodecError>> {
+                ::eventschema::json_value(self)
+            }
+        }
+    });
     quote! {
         impl ::eventschema::Event for #root {
             const TYPE: &'static str = #subject;
@@ -299,6 +307,7 @@ fn event_impl(
             #schema_id
             fn encode(&self) -> Result<Vec<u8>, ::eventschema::CodecError> { #encode }
             fn decode(bytes: &[u8]) -> Result<Self, ::eventschema::CodecError> { #decode }
+            #json_value
             #decode_version
         }
     }

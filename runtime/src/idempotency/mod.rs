@@ -41,9 +41,10 @@ pub struct DedupKey {
 
 impl DedupKey {
     pub fn for_event(group: &str, envelope: &Envelope) -> Self {
+        // Built by hand rather than with `format!`: this runs for every delivery.
         let key = match envelope.extension(ext::IDEMPOTENCY_KEY) {
-            Some(key) => format!("k:{key}"),
-            None => format!("e:{}\u{1f}{}", envelope.source(), envelope.id()),
+            Some(key) => concat(&["k:", key]),
+            None => concat(&["e:", envelope.source(), "\u{1f}", envelope.id()]),
         };
         let mut hash = Fnv::default();
         hash.write(envelope.ty().as_bytes());
@@ -54,9 +55,26 @@ impl DedupKey {
         DedupKey {
             group: group.to_owned(),
             key,
-            fingerprint: format!("{:016x}", hash.0),
+            fingerprint: hex16(hash.0),
         }
     }
+}
+
+fn concat(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        out.push_str(part);
+    }
+    out
+}
+
+/// `format!("{:016x}", n)` without the formatting machinery.
+fn hex16(n: u64) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    (0..16)
+        .rev()
+        .map(|i| char::from(DIGITS[((n >> (i * 4)) & 0xf) as usize]))
+        .collect()
 }
 
 struct Fnv(u64);
@@ -81,7 +99,13 @@ pub struct ClaimToken(pub String);
 
 impl ClaimToken {
     pub fn new() -> Self {
-        ClaimToken(uuid::Uuid::new_v4().simple().to_string())
+        let mut buf = [0u8; uuid::fmt::Simple::LENGTH];
+        ClaimToken(
+            uuid::Uuid::new_v4()
+                .simple()
+                .encode_lower(&mut buf)
+                .to_owned(),
+        )
     }
 }
 
@@ -179,5 +203,20 @@ mod tests {
         assert_ne!(DedupKey::for_event("g", &b).fingerprint, k.fingerprint);
         b.set_extension(ext::IDEMPOTENCY_KEY, "order-1").unwrap();
         assert_eq!(DedupKey::for_event("g", &b).key, "k:order-1");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn hex16_matches_format(n: u64) {
+            proptest::prop_assert_eq!(hex16(n), format!("{n:016x}"));
+        }
+    }
+
+    #[test]
+    fn claim_tokens_are_uuid_hex() {
+        let token = ClaimToken::new();
+        assert_eq!(token.0.len(), 32);
+        assert!(uuid::Uuid::try_parse(&token.0).is_ok(), "{token:?}");
+        assert_ne!(token, ClaimToken::new());
     }
 }
