@@ -8,6 +8,8 @@ use crate::error::SubscribeError;
 pub struct SubjectPattern {
     text: String,
     tokens: Vec<Token>,
+    /// No wildcard: matching is string equality (routing runs per event and per handler).
+    literal: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -34,9 +36,11 @@ impl SubjectPattern {
             };
             tokens.push(token);
         }
+        let literal = tokens.iter().all(|t| matches!(t, Token::Literal(_)));
         Ok(SubjectPattern {
             text: text.to_owned(),
             tokens,
+            literal,
         })
     }
 
@@ -46,6 +50,13 @@ impl SubjectPattern {
 
     /// Whether `subject` (an event's `type`) matches.
     pub fn matches(&self, subject: &str) -> bool {
+        if self.literal {
+            return subject == self.text;
+        }
+        self.matches_tokens(subject)
+    }
+
+    fn matches_tokens(&self, subject: &str) -> bool {
         let mut parts = subject.split('.');
         for token in &self.tokens {
             match token {
@@ -86,6 +97,19 @@ mod tests {
         let mid = SubjectPattern::parse("*.created").unwrap();
         assert!(mid.matches("orders.created"));
         assert!(!mid.matches("orders..created"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn literal_fast_path_agrees_with_the_token_walk(
+            pattern in "[ab]{1,2}(\\.[ab]{1,2}){0,3}",
+            subject in "[ab.]{0,9}",
+        ) {
+            let parsed = SubjectPattern::parse(&pattern).unwrap();
+            proptest::prop_assert!(parsed.literal);
+            proptest::prop_assert_eq!(parsed.matches(&subject), parsed.matches_tokens(&subject));
+            proptest::prop_assert!(parsed.matches(&pattern));
+        }
     }
 
     #[test]

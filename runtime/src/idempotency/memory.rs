@@ -1,8 +1,9 @@
 //! The in-memory idempotency store (the default): sharded hash tables, leases on the tokio
 //! clock. Best effort: not atomic with a handler's external effects, and lost on restart.
 //!
-//! Records are found by (group, key) hash without building an owned key, so a claim or a
-//! completion allocates only what a new record keeps.
+//! Records are found by (group, key) hash without building an owned key, and a record keeps
+//! one allocation (group and key in one string); the fingerprint and the claim token are
+//! kept as numbers. A claim allocates only that string and the token it hands out.
 
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Mutex, MutexGuard};
@@ -17,7 +18,7 @@ use crate::error::StoreError;
 
 #[derive(Debug)]
 enum State {
-    Claimed { token: ClaimToken, until: Instant },
+    Claimed { token: u128, until: Instant },
     Done { until: Instant },
 }
 
@@ -31,10 +32,27 @@ impl State {
 
 #[derive(Debug)]
 struct Record {
-    group: String,
-    key: String,
-    fingerprint: String,
+    /// The group, then the key, with no separator (`group_len` splits them), so that no
+    /// choice of names can make two (group, key) pairs look alike.
+    group_and_key: Box<str>,
+    group_len: usize,
+    /// The store's hash of the fingerprint: a reused key with other content is told apart
+    /// unless two fingerprints collide in 64 bits.
+    fingerprint: u64,
     state: State,
+}
+
+impl Record {
+    fn is(&self, group: &str, key: &str) -> bool {
+        self.group_and_key.len() == self.group_len + key.len()
+            && self.group_and_key.get(..self.group_len) == Some(group)
+            && self.group_and_key.get(self.group_len..) == Some(key)
+    }
+    fn group_and_key(&self) -> (&str, &str) {
+        self.group_and_key
+            .split_at_checked(self.group_len)
+            .unwrap_or_default()
+    }
 }
 
 type Table = HashTable<Record>;
@@ -61,7 +79,7 @@ struct Slot<'a> {
 impl Slot<'_> {
     fn find(&mut self, key: &DedupKey) -> Option<&mut Record> {
         self.table
-            .find_mut(self.hash, |r| r.group == key.group && r.key == key.key)
+            .find_mut(self.hash, |r| r.is(&key.group, &key.key))
     }
 }
 
@@ -91,18 +109,19 @@ impl MemoryStore {
 
     fn claim_now(&self, key: &DedupKey, lease: Duration) -> Result<Claim, StoreError> {
         let now = Instant::now();
+        let fingerprint = self.hasher.hash_one(&key.fingerprint);
         let mut slot = self.slot(key)?;
         let fresh = || {
-            let token = ClaimToken::new();
+            let bits = uuid::Uuid::new_v4().as_u128();
             let state = State::Claimed {
-                token: token.clone(),
+                token: bits,
                 until: now + lease,
             };
-            (token, state)
+            (ClaimToken::from_bits(bits), state)
         };
         match slot.find(key) {
             Some(record) if record.state.until() > now => {
-                if record.fingerprint != key.fingerprint {
+                if record.fingerprint != fingerprint {
                     return Ok(Claim::KeyReuse);
                 }
                 Ok(match &record.state {
@@ -113,22 +132,24 @@ impl MemoryStore {
             // Expired: taken over, whatever it held.
             Some(record) => {
                 let (token, state) = fresh();
-                record.fingerprint.clone_from(&key.fingerprint);
+                record.fingerprint = fingerprint;
                 record.state = state;
                 Ok(Claim::Acquired(token))
             }
             None => {
                 let (token, state) = fresh();
+                let mut group_and_key = String::with_capacity(key.group.len() + key.key.len());
+                group_and_key.push_str(&key.group);
+                group_and_key.push_str(&key.key);
                 let record = Record {
-                    group: key.group.clone(),
-                    key: key.key.clone(),
-                    fingerprint: key.fingerprint.clone(),
+                    group_and_key: group_and_key.into_boxed_str(),
+                    group_len: key.group.len(),
+                    fingerprint,
                     state,
                 };
                 let hasher = &self.hasher;
-                slot.table.insert_unique(slot.hash, record, |r| {
-                    hasher.hash_one((r.group.as_str(), r.key.as_str()))
-                });
+                slot.table
+                    .insert_unique(slot.hash, record, |r| hasher.hash_one(r.group_and_key()));
                 Ok(Claim::Acquired(token))
             }
         }
@@ -142,10 +163,13 @@ impl MemoryStore {
         live: bool,
         f: impl FnOnce(&mut Record) -> T,
     ) -> Result<Option<T>, StoreError> {
+        let Some(token) = token.bits() else {
+            return Ok(None);
+        };
         let now = Instant::now();
         let mut slot = self.slot(key)?;
         Ok(slot.find(key).and_then(|record| match &record.state {
-            State::Claimed { token: t, until } if t == token && (!live || *until > now) => {
+            State::Claimed { token: t, until } if *t == token && (!live || *until > now) => {
                 Some(f(record))
             }
             _ => None,
@@ -181,12 +205,14 @@ impl MemoryStore {
     }
 
     fn release_now(&self, key: &DedupKey, token: &ClaimToken) -> Result<(), StoreError> {
+        let Some(token) = token.bits() else {
+            return Ok(());
+        };
         let mut slot = self.slot(key)?;
         let hash = slot.hash;
         if let Ok(entry) = slot.table.find_entry(hash, |r| {
-            r.group == key.group
-                && r.key == key.key
-                && matches!(&r.state, State::Claimed { token: t, .. } if t == token)
+            r.is(&key.group, &key.key)
+                && matches!(&r.state, State::Claimed { token: t, .. } if *t == token)
         }) {
             entry.remove();
         }
@@ -250,5 +276,49 @@ impl IdempotencyStore for MemoryStore {
     fn purge_expired(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
         let result = self.purge_now();
         Box::pin(std::future::ready(result))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn key(group: &str, key: &str, fingerprint: &str) -> DedupKey {
+        DedupKey {
+            group: group.to_owned(),
+            key: key.to_owned(),
+            fingerprint: fingerprint.to_owned(),
+        }
+    }
+
+    #[tokio::test]
+    async fn groups_and_keys_never_run_together() {
+        let store = MemoryStore::new();
+        let lease = Duration::from_secs(30);
+        let a = key("ab", "c", "f");
+        let b = key("a", "bc", "f");
+        let Claim::Acquired(token) = store.claim(&a, lease).await.unwrap() else {
+            panic!("first claim")
+        };
+        assert!(matches!(
+            store.claim(&b, lease).await.unwrap(),
+            Claim::Acquired(_)
+        ));
+        assert!(store.complete(&a, &token, lease).await.unwrap());
+        assert_eq!(store.claim(&a, lease).await.unwrap(), Claim::Completed);
+        assert!(matches!(
+            store.claim(&b, lease).await.unwrap(),
+            Claim::InProgress(_)
+        ));
+        // Same key, other content.
+        assert_eq!(
+            store.claim(&key("ab", "c", "g"), lease).await.unwrap(),
+            Claim::KeyReuse
+        );
+        // Tokens that this store did not hand out hold nothing.
+        let forged = ClaimToken("x".repeat(32));
+        assert!(!store.complete(&b, &forged, lease).await.unwrap());
+        assert!(!store.extend(&b, &forged, lease).await.unwrap());
     }
 }

@@ -68,13 +68,18 @@ fn concat(parts: &[&str]) -> String {
     out
 }
 
-/// `format!("{:016x}", n)` without the formatting machinery.
-fn hex16(n: u64) -> String {
+/// `format!("{value:0digits$x}")` (the low `digits` hex digits) without the formatting
+/// machinery, which costs more than the rest of a key or token.
+fn lower_hex(value: u128, digits: u32) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    (0..16)
+    (0..digits)
         .rev()
-        .map(|i| char::from(DIGITS[((n >> (i * 4)) & 0xf) as usize]))
+        .map(|i| char::from(DIGITS[((value >> (i * 4)) & 0xf) as usize]))
         .collect()
+}
+
+fn hex16(n: u64) -> String {
+    lower_hex(u128::from(n), 16)
 }
 
 struct Fnv(u64);
@@ -99,13 +104,19 @@ pub struct ClaimToken(pub String);
 
 impl ClaimToken {
     pub fn new() -> Self {
-        let mut buf = [0u8; uuid::fmt::Simple::LENGTH];
-        ClaimToken(
-            uuid::Uuid::new_v4()
-                .simple()
-                .encode_lower(&mut buf)
-                .to_owned(),
-        )
+        Self::from_bits(uuid::Uuid::new_v4().as_u128())
+    }
+
+    /// The token for 128 random bits: 32 lower-case hex digits.
+    pub(crate) fn from_bits(bits: u128) -> Self {
+        ClaimToken(lower_hex(bits, 32))
+    }
+
+    /// The bits of a token written by [`ClaimToken::from_bits`] (`None` for any other text).
+    pub(crate) fn bits(&self) -> Option<u128> {
+        (self.0.len() == 32)
+            .then(|| u128::from_str_radix(&self.0, 16).ok())
+            .flatten()
     }
 }
 
@@ -216,7 +227,11 @@ mod tests {
     fn claim_tokens_are_uuid_hex() {
         let token = ClaimToken::new();
         assert_eq!(token.0.len(), 32);
-        assert!(uuid::Uuid::try_parse(&token.0).is_ok(), "{token:?}");
+        let uuid = uuid::Uuid::try_parse(&token.0).unwrap();
+        assert_eq!(uuid.get_version_num(), 4, "{token:?}");
+        assert_eq!(token.bits(), Some(uuid.as_u128()));
         assert_ne!(token, ClaimToken::new());
+        assert_eq!(ClaimToken("not ours".into()).bits(), None);
+        assert_eq!(ClaimToken::from_bits(0xab).0, format!("{:032x}", 0xab));
     }
 }
