@@ -61,7 +61,11 @@ type Table = HashTable<Record>;
 #[derive(Debug)]
 pub struct MemoryStore {
     shards: Vec<Mutex<Table>>,
+    /// SipHash for placing records: keys come from producers, so buckets must not be
+    /// predictable.
     hasher: RandomState,
+    /// foldhash for fingerprints, which are only compared, never used to place anything.
+    fingerprints: hashbrown::DefaultHashBuilder,
 }
 
 impl Default for MemoryStore {
@@ -88,6 +92,7 @@ impl MemoryStore {
         MemoryStore {
             shards: (0..32).map(|_| Mutex::new(HashTable::new())).collect(),
             hasher: RandomState::new(),
+            fingerprints: hashbrown::DefaultHashBuilder::default(),
         }
     }
 
@@ -109,7 +114,7 @@ impl MemoryStore {
 
     fn claim_now(&self, key: &DedupKey, lease: Duration) -> Result<Claim, StoreError> {
         let now = Instant::now();
-        let fingerprint = self.hasher.hash_one(&key.fingerprint);
+        let fingerprint = self.fingerprints.hash_one(&key.fingerprint);
         let mut slot = self.slot(key)?;
         let fresh = || {
             let bits = uuid::Uuid::new_v4().as_u128();

@@ -70,12 +70,18 @@ fn concat(parts: &[&str]) -> String {
 
 /// `format!("{value:0digits$x}")` (the low `digits` hex digits) without the formatting
 /// machinery, which costs more than the rest of a key or token.
-fn lower_hex(value: u128, digits: u32) -> String {
+fn lower_hex(value: u128, digits: usize) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    (0..digits)
-        .rev()
-        .map(|i| char::from(DIGITS[((value >> (i * 4)) & 0xf) as usize]))
-        .collect()
+    let mut out = [b'0'; 32];
+    let digits = digits.min(out.len());
+    for (i, slot) in out.iter_mut().take(digits).rev().enumerate() {
+        *slot = DIGITS[((value >> (i * 4)) & 0xf) as usize];
+    }
+    // Always ASCII hex, so the UTF-8 check cannot fail.
+    out.get(..digits)
+        .and_then(|hex| std::str::from_utf8(hex).ok())
+        .map(str::to_owned)
+        .unwrap_or_default()
 }
 
 fn hex16(n: u64) -> String {
