@@ -154,36 +154,44 @@ fn is_json_media_type(content_type: Option<&str>) -> bool {
 /// chrono's `to_rfc3339_opts(SecondsFormat::Micros, true)`, without its formatting
 /// machinery, which cost as much as the rest of an envelope's constant parts.
 fn rfc3339_micros(t: &DateTime<Utc>) -> String {
-    let year = t.year();
-    if !(0..=9999).contains(&year) {
-        // chrono writes these with a sign and more digits; no clock reads them.
-        return t.to_rfc3339_opts(SecondsFormat::Micros, true);
+    let fallback = || t.to_rfc3339_opts(SecondsFormat::Micros, true);
+    // Read the components once from the naive UTC value: `DateTime`'s own accessors
+    // convert from the offset on every call.
+    let (date, time) = (t.naive_utc().date(), t.naive_utc().time());
+    let Ok(year) = u32::try_from(date.year()) else {
+        return fallback(); // chrono writes negative years with a sign
+    };
+    if year > 9999 {
+        return fallback(); // and longer ones with a sign and more digits
     }
-    let (mut second, mut nano) = (t.second(), t.nanosecond());
+    let (mut second, mut nano) = (time.second(), time.nanosecond());
     if nano >= 1_000_000_000 {
         // chrono keeps a leap second as second 59 with an extra second of nanoseconds.
         second += 1;
         nano -= 1_000_000_000;
     }
-    let mut out = String::with_capacity("0000-00-00T00:00:00.000000Z".len());
+    let mut out = *b"0000-00-00T00:00:00.000000Z";
     let fields = [
-        (year.unsigned_abs(), 4, '-'),
-        (t.month(), 2, '-'),
-        (t.day(), 2, 'T'),
-        (t.hour(), 2, ':'),
-        (t.minute(), 2, ':'),
-        (second, 2, '.'),
-        (nano / 1000, 6, 'Z'),
+        (0..4, year),
+        (5..7, date.month()),
+        (8..10, date.day()),
+        (11..13, time.hour()),
+        (14..16, time.minute()),
+        (17..19, second),
+        (20..26, nano / 1000),
     ];
-    for (value, width, separator) in fields {
-        let mut unit = 10u32.pow(width - 1);
-        while unit > 0 {
-            out.push(char::from(b'0' + (value / unit % 10) as u8));
-            unit /= 10;
+    for (range, mut value) in fields {
+        if let Some(digits) = out.get_mut(range) {
+            for digit in digits.iter_mut().rev() {
+                *digit = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
         }
-        out.push(separator);
     }
-    out
+    match std::str::from_utf8(&out) {
+        Ok(text) => text.to_owned(),
+        Err(_) => fallback(), // only digits were written; never taken
+    }
 }
 
 /// An attribute value. Values that are the same on many envelopes are not copied into each:
@@ -408,8 +416,7 @@ impl Envelope {
         self.data.as_deref()
     }
     pub fn extension(&self, name: &str) -> Option<&str> {
-        let i = extension_slot(&self.extensions, name).ok()?;
-        self.extensions.get(i).map(|(_, value)| value.as_str())
+        self.extension_text(name).map(Text::as_str)
     }
     /// The extension attributes as `(name, value)`, sorted by name.
     pub fn extensions(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
