@@ -247,7 +247,7 @@ impl std::fmt::Debug for Text {
 type Extensions = Vec<(Cow<'static, str>, Text)>;
 
 /// A `source` validated once, for every envelope a bus builds.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Source(Arc<str>);
 
 impl Source {
