@@ -5,10 +5,12 @@
 //! All of it is shared by every [`Transport`]; the transport (in-process by default, or a
 //! broker) only moves messages and settles deliveries.
 
+use std::any::TypeId;
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use backon::Retryable as _;
@@ -19,7 +21,7 @@ use tracing::Instrument as _;
 
 use crate::BoxFuture;
 use crate::dlq::{DeadLetter, DeadLetterStore, MemoryDlq};
-use crate::envelope::{Binding, Envelope, ext};
+use crate::envelope::{Binding, Envelope, Source, Template, ext};
 use crate::error::{EnvelopeError, ErrorClass, HandlerError, PublishError, SubscribeError};
 use crate::event::{Event, dataschema_uri};
 use crate::idempotency::{
@@ -98,8 +100,33 @@ pub enum PublishOutcome {
 /// version`. Generated code will register these; handlers then see only the newest type.
 pub type UpcastFn = dyn Fn(u32, Value) -> Result<Value, String> + Send + Sync;
 
+/// Hashes a [`TypeId`], which is a hash already: its `Hash` writes one `u64`, kept as is.
+#[derive(Default)]
+struct TypeIdHasher(u64);
+
+impl Hasher for TypeIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Not what `TypeId` writes today; any other shape is still hashed, if slowly.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = self.0.rotate_left(8) ^ n;
+    }
+}
+
+type Templates = HashMap<TypeId, Template, BuildHasherDefault<TypeIdHasher>>;
+
 struct Inner {
     config: BusConfig,
+    /// `config.source`, checked once; an invalid one fails every typed publish.
+    source: Result<Source, EnvelopeError>,
+    /// The constant attributes of each event type's envelopes, checked on first use.
+    templates: RwLock<Templates>,
     catalog: Arc<SchemaCatalog>,
     dlq: Arc<dyn DeadLetterStore>,
     default_store: Arc<dyn IdempotencyStore>,
@@ -185,9 +212,15 @@ impl Bus {
         let limiter = config
             .publish_rate
             .map(|rate| tokio::sync::Mutex::new((f64::from(rate), tokio::time::Instant::now())));
+        let source = Source::new(&config.source);
+        if let Err(error) = &source {
+            tracing::warn!(%error, "the bus's source is invalid: typed events cannot be published");
+        }
         Bus {
             inner: Arc::new(Inner {
                 config,
+                source,
+                templates: RwLock::new(Templates::default()),
                 catalog,
                 dlq,
                 default_store,
@@ -282,22 +315,46 @@ impl Bus {
         event: &E,
         parent: Option<&Envelope>,
     ) -> Result<Envelope, PublishError> {
-        let id = uuid::Uuid::now_v7().to_string();
-        let mut envelope = Envelope::new(id, self.inner.config.source.clone(), E::TYPE)?;
-        envelope.set_time_now();
-        envelope.set_datacontenttype(E::CONTENT_TYPE)?;
-        envelope.set_dataschema(dataschema_uri(E::SUBJECT, E::VERSION))?;
-        envelope.set_extension(ext::SCHEMA_VERSION, E::VERSION.to_string())?;
-        if let Some(id) = E::SCHEMA_ID {
-            envelope.set_extension(ext::SCHEMA_ID, id.to_string())?;
-        }
+        let mut envelope = self.fresh_envelope::<E>()?;
         if let Some(key) = event.partition_key() {
-            envelope.set_extension(ext::PARTITION_KEY, key)?;
+            envelope.set_own_extension(ext::PARTITION_KEY, key)?;
         }
         if let Some(key) = event.idempotency_key() {
-            envelope.set_extension(ext::IDEMPOTENCY_KEY, key)?;
+            envelope.set_own_extension(ext::IDEMPOTENCY_KEY, key)?;
         }
-        propagate(&mut envelope, parent)?;
+        propagate(&mut envelope, parent);
+        Ok(envelope)
+    }
+
+    /// A new envelope of `E` from its template (built and checked on first use).
+    fn fresh_envelope<E: Event>(&self) -> Result<Envelope, EnvelopeError> {
+        let key = TypeId::of::<E>();
+        let templates = &self.inner.templates;
+        if let Some(template) = templates
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Ok(template.instantiate());
+        }
+        let source = self.inner.source.as_ref().map_err(Clone::clone)?;
+        let mut extensions = vec![(ext::SCHEMA_VERSION, E::VERSION.to_string())];
+        if let Some(id) = E::SCHEMA_ID {
+            extensions.push((ext::SCHEMA_ID, id.to_string()));
+        }
+        let template = Template::new(
+            source,
+            E::TYPE,
+            E::CONTENT_TYPE,
+            dataschema_uri(E::SUBJECT, E::VERSION),
+            &extensions,
+        )?;
+        let envelope = template.instantiate();
+        templates
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(key)
+            .or_insert(template);
         Ok(envelope)
     }
 
@@ -599,27 +656,11 @@ pub enum ReplayError {
     Store(#[from] crate::error::StoreError),
 }
 
-fn propagate(envelope: &mut Envelope, parent: Option<&Envelope>) -> Result<(), EnvelopeError> {
+fn propagate(envelope: &mut Envelope, parent: Option<&Envelope>) {
     match parent {
-        Some(parent) => {
-            envelope.set_extension(ext::CAUSATION_ID, parent.id())?;
-            let correlation = parent
-                .extension(ext::CORRELATION_ID)
-                .unwrap_or(parent.id())
-                .to_owned();
-            envelope.set_extension(ext::CORRELATION_ID, correlation)?;
-            if let Some(trace) = parent.extension(ext::TRACEPARENT) {
-                envelope.set_extension(ext::TRACEPARENT, trace)?;
-            }
-        }
-        None => {
-            if envelope.extension(ext::CORRELATION_ID).is_none() {
-                let id = envelope.id().to_owned();
-                envelope.set_extension(ext::CORRELATION_ID, id)?;
-            }
-        }
+        Some(parent) => envelope.caused_by(parent),
+        None => envelope.correlate_to_self(),
     }
-    Ok(())
 }
 
 /// What a handler gets besides the event: the envelope, the group, the attempt, and a
@@ -668,7 +709,7 @@ impl Context {
         &self,
         mut envelope: Envelope,
     ) -> Result<PublishOutcome, PublishError> {
-        propagate(&mut envelope, Some(&self.envelope))?;
+        propagate(&mut envelope, Some(&self.envelope));
         self.bus.publish_envelope(envelope).await
     }
 }

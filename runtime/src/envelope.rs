@@ -2,9 +2,12 @@
 //! and the two encodings — structured JSON (`application/cloudevents+json`) and binary mode
 //! (attributes as transport headers, with each binding's prefix and percent-encoding).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use base64::Engine as _;
+use chrono::{DateTime, Datelike as _, SecondsFormat, Timelike as _, Utc};
 use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
 use serde_json::{Map, Value};
 
@@ -117,7 +120,7 @@ fn validate_uri(name: &str, value: &str) -> Result<(), EnvelopeError> {
 }
 
 fn validate_time(value: &str) -> Result<(), EnvelopeError> {
-    chrono::DateTime::parse_from_rfc3339(value)
+    DateTime::parse_from_rfc3339(value)
         .map(|_| ())
         .map_err(|e| EnvelopeError::malformed("time", format!("not an RFC 3339 timestamp: {e}")))
 }
@@ -149,18 +152,216 @@ fn is_json_media_type(content_type: Option<&str>) -> bool {
         .is_some_and(|(sep, rest)| matches!(sep, b'/' | b'+') && rest.eq_ignore_ascii_case(b"json"))
 }
 
+/// `time` as the runtime writes it: RFC 3339, UTC as `Z`, microseconds. Byte-identical to
+/// chrono's `to_rfc3339_opts(SecondsFormat::Micros, true)`, without its formatting
+/// machinery, which cost as much as the rest of an envelope's constant parts.
+fn rfc3339_micros(t: &DateTime<Utc>) -> String {
+    let fallback = || t.to_rfc3339_opts(SecondsFormat::Micros, true);
+    // Read the components once from the naive UTC value: `DateTime`'s own accessors
+    // convert from the offset on every call.
+    let (date, time) = (t.naive_utc().date(), t.naive_utc().time());
+    let Ok(year) = u32::try_from(date.year()) else {
+        return fallback(); // chrono writes negative years with a sign
+    };
+    if year > 9999 {
+        return fallback(); // and longer ones with a sign and more digits
+    }
+    let (mut second, mut nano) = (time.second(), time.nanosecond());
+    if nano >= 1_000_000_000 {
+        // chrono keeps a leap second as second 59 with an extra second of nanoseconds.
+        second += 1;
+        nano -= 1_000_000_000;
+    }
+    let mut out = *b"0000-00-00T00:00:00.000000Z";
+    let fields = [
+        (0..4, year),
+        (5..7, date.month()),
+        (8..10, date.day()),
+        (11..13, time.hour()),
+        (14..16, time.minute()),
+        (17..19, second),
+        (20..26, nano / 1000),
+    ];
+    for (range, mut value) in fields {
+        if let Some(digits) = out.get_mut(range) {
+            for digit in digits.iter_mut().rev() {
+                *digit = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        }
+    }
+    match std::str::from_utf8(&out) {
+        Ok(text) => text.to_owned(),
+        Err(_) => fallback(), // only digits were written; never taken
+    }
+}
+
+/// An attribute value. Values that are the same on many envelopes are not copied into each:
+/// `Static` for the program's constants (an event type), `Shared` for what is computed once
+/// per bus or per event type (`source`, `dataschema`) and for an id reused as
+/// `correlationid`.
+#[derive(Clone)]
+enum Text {
+    Static(&'static str),
+    Shared(Arc<str>),
+    Owned(String),
+}
+
+impl Text {
+    fn as_str(&self) -> &str {
+        match self {
+            Text::Static(s) => s,
+            Text::Shared(s) => s,
+            Text::Owned(s) => s,
+        }
+    }
+    fn into_string(self) -> String {
+        match self {
+            Text::Owned(s) => s,
+            other => other.as_str().to_owned(),
+        }
+    }
+}
+
+impl From<String> for Text {
+    fn from(value: String) -> Self {
+        Text::Owned(value)
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Text {}
+
+impl std::fmt::Debug for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+/// Extension attributes sorted by name (the order of [`Envelope::attributes`]), unique.
+/// Envelopes carry a handful, so a vector beats a tree, and the runtime's own names are
+/// static.
+type Extensions = Vec<(Cow<'static, str>, Text)>;
+
+/// A `source` validated once, for every envelope a bus builds.
+#[derive(Debug)]
+pub(crate) struct Source(Arc<str>);
+
+impl Source {
+    pub(crate) fn new(source: &str) -> Result<Self, EnvelopeError> {
+        validate_uri_reference("source", source)?;
+        Ok(Source(source.into()))
+    }
+}
+
+/// The attributes that are the same on every envelope of one event type from one bus,
+/// validated once; [`Template::instantiate`] adds a fresh `id` and `time`.
+#[derive(Debug)]
+pub(crate) struct Template {
+    source: Text,
+    ty: Text,
+    datacontenttype: Text,
+    dataschema: Text,
+    extensions: Extensions,
+}
+
+/// Room for the extensions the bus adds per event (partition and idempotency keys,
+/// correlation, causation), so that adding them does not reallocate.
+const PER_EVENT_EXTENSIONS: usize = 4;
+
+impl Template {
+    /// `extensions` are the runtime's own names (from [`ext`]) with constant values.
+    pub(crate) fn new(
+        source: &Source,
+        ty: &'static str,
+        datacontenttype: &'static str,
+        dataschema: String,
+        extensions: &[(&'static str, String)],
+    ) -> Result<Self, EnvelopeError> {
+        validate_non_empty("type", ty)?;
+        validate_media_type(datacontenttype)?;
+        validate_uri("dataschema", &dataschema)?;
+        let mut template = Template {
+            source: Text::Shared(source.0.clone()),
+            ty: Text::Static(ty),
+            datacontenttype: Text::Static(datacontenttype),
+            dataschema: Text::Shared(dataschema.into()),
+            extensions: Vec::with_capacity(extensions.len()),
+        };
+        for (name, value) in extensions {
+            check_extension(name, value)?;
+            insert_extension(
+                &mut template.extensions,
+                Cow::Borrowed(name),
+                Text::Shared(value.as_str().into()),
+            );
+        }
+        Ok(template)
+    }
+
+    /// A new envelope from the template: a fresh UUID v7 `id` and `time` now.
+    pub(crate) fn instantiate(&self) -> Envelope {
+        let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let id: &str = uuid::Uuid::now_v7().hyphenated().encode_lower(&mut buf);
+        let mut extensions = Vec::with_capacity(self.extensions.len() + PER_EVENT_EXTENSIONS);
+        extensions.extend(self.extensions.iter().cloned());
+        Envelope {
+            id: Text::Shared(id.into()),
+            source: self.source.clone(),
+            ty: self.ty.clone(),
+            datacontenttype: Some(self.datacontenttype.clone()),
+            dataschema: Some(self.dataschema.clone()),
+            subject: None,
+            time: Some(rfc3339_micros(&Utc::now())),
+            extensions,
+            data: None,
+        }
+    }
+}
+
+/// Checks an extension's name and value, as [`Envelope::set_extension`] takes them.
+fn check_extension(name: &str, value: &str) -> Result<(), EnvelopeError> {
+    validate_attribute_name(name)?;
+    if CORE_NAMES.contains(&name) {
+        return Err(EnvelopeError::Reserved(name.to_owned()));
+    }
+    validate_string(name, value)
+}
+
+/// Where `name` is in `extensions`, or where it would go.
+fn extension_slot(extensions: &Extensions, name: &str) -> Result<usize, usize> {
+    extensions.binary_search_by(|(n, _)| n.as_ref().cmp(name))
+}
+
+/// Sets an already validated extension, keeping `extensions` sorted.
+fn insert_extension(extensions: &mut Extensions, name: Cow<'static, str>, value: Text) {
+    match extension_slot(extensions, &name) {
+        Ok(i) => {
+            if let Some(slot) = extensions.get_mut(i) {
+                slot.1 = value;
+            }
+        }
+        Err(i) => extensions.insert(i, (name, value)),
+    }
+}
+
 /// One CloudEvent. Constructed through [`Envelope::new`] and the setters, which validate
 /// every value, so an `Envelope` is always well formed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {
-    id: String,
-    source: String,
-    ty: String,
-    datacontenttype: Option<String>,
-    dataschema: Option<String>,
+    id: Text,
+    source: Text,
+    ty: Text,
+    datacontenttype: Option<Text>,
+    dataschema: Option<Text>,
     subject: Option<String>,
     time: Option<String>,
-    extensions: BTreeMap<String, String>,
+    extensions: Extensions,
     data: Option<Vec<u8>>,
 }
 
@@ -176,36 +377,36 @@ impl Envelope {
         validate_uri_reference("source", &source)?;
         validate_non_empty("type", &ty)?;
         Ok(Envelope {
-            id,
-            source,
-            ty,
+            id: id.into(),
+            source: source.into(),
+            ty: ty.into(),
             datacontenttype: None,
             dataschema: None,
             subject: None,
             time: None,
-            extensions: BTreeMap::new(),
+            extensions: Vec::new(),
             data: None,
         })
     }
 
     pub fn id(&self) -> &str {
-        &self.id
+        self.id.as_str()
     }
     pub fn source(&self) -> &str {
-        &self.source
+        self.source.as_str()
     }
     pub fn specversion(&self) -> &str {
         SPEC_VERSION
     }
     /// The CloudEvents `type`; the bus routes on it.
     pub fn ty(&self) -> &str {
-        &self.ty
+        self.ty.as_str()
     }
     pub fn datacontenttype(&self) -> Option<&str> {
-        self.datacontenttype.as_deref()
+        self.datacontenttype.as_ref().map(Text::as_str)
     }
     pub fn dataschema(&self) -> Option<&str> {
-        self.dataschema.as_deref()
+        self.dataschema.as_ref().map(Text::as_str)
     }
     pub fn subject(&self) -> Option<&str> {
         self.subject.as_deref()
@@ -217,22 +418,25 @@ impl Envelope {
         self.data.as_deref()
     }
     pub fn extension(&self, name: &str) -> Option<&str> {
-        self.extensions.get(name).map(String::as_str)
+        self.extension_text(name).map(Text::as_str)
     }
-    pub fn extensions(&self) -> &BTreeMap<String, String> {
-        &self.extensions
+    /// The extension attributes as `(name, value)`, sorted by name.
+    pub fn extensions(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+        self.extensions
+            .iter()
+            .map(|(name, value)| (name.as_ref(), value.as_str()))
     }
 
     pub fn set_datacontenttype(&mut self, value: impl Into<String>) -> Result<(), EnvelopeError> {
         let value = value.into();
         validate_media_type(&value)?;
-        self.datacontenttype = Some(value);
+        self.datacontenttype = Some(value.into());
         Ok(())
     }
     pub fn set_dataschema(&mut self, value: impl Into<String>) -> Result<(), EnvelopeError> {
         let value = value.into();
         validate_uri("dataschema", &value)?;
-        self.dataschema = Some(value);
+        self.dataschema = Some(value.into());
         Ok(())
     }
     pub fn set_subject(&mut self, value: impl Into<String>) -> Result<(), EnvelopeError> {
@@ -250,7 +454,7 @@ impl Envelope {
     }
     /// Sets `time` to now (UTC, microseconds).
     pub fn set_time_now(&mut self) {
-        self.time = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+        self.time = Some(rfc3339_micros(&Utc::now()));
     }
     pub fn set_data(&mut self, data: impl Into<Vec<u8>>) {
         self.data = Some(data.into());
@@ -265,16 +469,64 @@ impl Envelope {
         value: impl Into<String>,
     ) -> Result<(), EnvelopeError> {
         let (name, value) = (name.into(), value.into());
-        validate_attribute_name(&name)?;
-        if CORE_NAMES.contains(&name.as_str()) {
-            return Err(EnvelopeError::Reserved(name));
-        }
-        validate_string(&name, &value)?;
-        self.extensions.insert(name, value);
+        check_extension(&name, &value)?;
+        insert_extension(&mut self.extensions, Cow::Owned(name), value.into());
         Ok(())
     }
     pub fn remove_extension(&mut self, name: &str) -> Option<String> {
-        self.extensions.remove(name)
+        let i = extension_slot(&self.extensions, name).ok()?;
+        Some(self.extensions.remove(i).1.into_string())
+    }
+
+    /// Sets one of the runtime's own extensions (a constant from [`ext`], so the name is
+    /// not checked again); the value is checked as [`Envelope::set_extension`] does.
+    pub(crate) fn set_own_extension(
+        &mut self,
+        name: &'static str,
+        value: String,
+    ) -> Result<(), EnvelopeError> {
+        validate_string(name, &value)?;
+        insert_extension(&mut self.extensions, Cow::Borrowed(name), value.into());
+        Ok(())
+    }
+
+    /// Stamps causation and correlation from the event that caused this one: `causationid`
+    /// is the parent's id, `correlationid` the parent's (or its id), and the trace
+    /// continues. The parent is well formed, so its values are not checked again.
+    pub(crate) fn caused_by(&mut self, parent: &Envelope) {
+        let causation = parent.id.clone();
+        insert_extension(
+            &mut self.extensions,
+            Cow::Borrowed(ext::CAUSATION_ID),
+            causation,
+        );
+        let correlation = parent
+            .extension_text(ext::CORRELATION_ID)
+            .unwrap_or(&parent.id)
+            .clone();
+        insert_extension(
+            &mut self.extensions,
+            Cow::Borrowed(ext::CORRELATION_ID),
+            correlation,
+        );
+        if let Some(trace) = parent.extension_text(ext::TRACEPARENT) {
+            let trace = trace.clone();
+            insert_extension(&mut self.extensions, Cow::Borrowed(ext::TRACEPARENT), trace);
+        }
+    }
+
+    /// Starts a flow at this event: `correlationid` is its own id unless it has one.
+    pub(crate) fn correlate_to_self(&mut self) {
+        if let Err(i) = extension_slot(&self.extensions, ext::CORRELATION_ID) {
+            let id = self.id.clone();
+            self.extensions
+                .insert(i, (Cow::Borrowed(ext::CORRELATION_ID), id));
+        }
+    }
+
+    fn extension_text(&self, name: &str) -> Option<&Text> {
+        let i = extension_slot(&self.extensions, name).ok()?;
+        self.extensions.get(i).map(|(_, value)| value)
     }
 
     /// Sets a core attribute or an extension by name, from its canonical string form.
@@ -282,15 +534,15 @@ impl Envelope {
         match name {
             "id" => {
                 validate_non_empty("id", value)?;
-                self.id = value.to_owned();
+                self.id = Text::Owned(value.to_owned());
             }
             "source" => {
                 validate_uri_reference("source", value)?;
-                self.source = value.to_owned();
+                self.source = Text::Owned(value.to_owned());
             }
             "type" => {
                 validate_non_empty("type", value)?;
-                self.ty = value.to_owned();
+                self.ty = Text::Owned(value.to_owned());
             }
             "specversion" => {
                 if value != SPEC_VERSION {
@@ -306,26 +558,30 @@ impl Envelope {
         Ok(())
     }
 
+    /// The optional core attributes, by name.
+    fn optional_attributes(&self) -> [(&'static str, Option<&str>); 4] {
+        [
+            ("datacontenttype", self.datacontenttype()),
+            ("dataschema", self.dataschema()),
+            ("subject", self.subject()),
+            ("time", self.time()),
+        ]
+    }
+
     /// Every attribute (core and extensions) as name → canonical string.
     pub fn attributes(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
-        out.insert("id".to_owned(), self.id.clone());
-        out.insert("source".to_owned(), self.source.clone());
+        out.insert("id".to_owned(), self.id().to_owned());
+        out.insert("source".to_owned(), self.source().to_owned());
         out.insert("specversion".to_owned(), SPEC_VERSION.to_owned());
-        out.insert("type".to_owned(), self.ty.clone());
-        let optional = [
-            ("datacontenttype", &self.datacontenttype),
-            ("dataschema", &self.dataschema),
-            ("subject", &self.subject),
-            ("time", &self.time),
-        ];
-        for (name, value) in optional {
+        out.insert("type".to_owned(), self.ty().to_owned());
+        for (name, value) in self.optional_attributes() {
             if let Some(value) = value {
-                out.insert(name.to_owned(), value.clone());
+                out.insert(name.to_owned(), value.to_owned());
             }
         }
-        for (name, value) in &self.extensions {
-            out.insert(name.clone(), value.clone());
+        for (name, value) in self.extensions() {
+            out.insert(name.to_owned(), value.to_owned());
         }
         out
     }
@@ -334,27 +590,22 @@ impl Envelope {
     pub fn wire_size(&self) -> usize {
         // The sum over `attributes()`, without building that map on every publish.
         let required = "id".len() + "source".len() + "specversion".len() + "type".len();
-        let required = required + self.id.len() + self.source.len() + SPEC_VERSION.len();
-        let optional = [
-            ("datacontenttype", &self.datacontenttype),
-            ("dataschema", &self.dataschema),
-            ("subject", &self.subject),
-            ("time", &self.time),
-        ]
-        .iter()
-        .filter_map(|(name, value)| value.as_ref().map(|v| name.len() + v.len()))
-        .sum::<usize>();
-        let extensions = self
-            .extensions
+        let required = required + self.id().len() + self.source().len() + SPEC_VERSION.len();
+        let optional = self
+            .optional_attributes()
             .iter()
+            .filter_map(|(name, value)| value.map(|v| name.len() + v.len()))
+            .sum::<usize>();
+        let extensions = self
+            .extensions()
             .map(|(k, v)| k.len() + v.len())
             .sum::<usize>();
-        required + self.ty.len() + optional + extensions + self.data.as_ref().map_or(0, Vec::len)
+        required + self.ty().len() + optional + extensions + self.data.as_ref().map_or(0, Vec::len)
     }
 
     /// Whether `data` is JSON according to `datacontenttype` (absent means JSON).
     pub fn data_is_json(&self) -> bool {
-        is_json_media_type(self.datacontenttype.as_deref())
+        is_json_media_type(self.datacontenttype())
     }
 
     /// Structured mode: the event as one JSON object (`application/cloudevents+json`).
@@ -642,6 +893,217 @@ mod tests {
                 || value.chars().any(|c| c.is_whitespace() || c == '"' || c == '<' || c == '>');
             proptest::prop_assert_eq!(validate_uri_reference("x", &value).is_ok(), !not_uri);
         }
+    }
+
+    /// Timestamps chrono can hold, mostly within years 0..=9999, with leap seconds.
+    fn timestamps() -> impl proptest::strategy::Strategy<Value = DateTime<Utc>> {
+        use proptest::prelude::*;
+        let minutes = prop_oneof![
+            3 => -1_036_120_320i64..4_223_371_680,
+            1 => -137_000_000_000i64..137_000_000_000,
+        ];
+        (minutes, 0i64..60, 0u32..2_000_000_000).prop_filter_map(
+            "outside chrono's range",
+            |(minute, second, nano)| {
+                // chrono keeps a leap second only on second 59.
+                let second = if nano >= 1_000_000_000 { 59 } else { second };
+                DateTime::from_timestamp(minute.checked_mul(60)? + second, nano)
+            },
+        )
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn time_is_written_as_chrono_writes_it(t in timestamps()) {
+            proptest::prop_assert_eq!(
+                rfc3339_micros(&t),
+                t.to_rfc3339_opts(SecondsFormat::Micros, true)
+            );
+        }
+    }
+
+    #[test]
+    fn time_edge_cases_are_written_as_chrono_writes_them() {
+        let cases = [
+            (-62_167_219_200, 0, "0000-01-01T00:00:00.000000Z"),
+            (253_402_300_799, 999_999_999, "9999-12-31T23:59:59.999999Z"),
+            (1_483_228_799, 1_500_000_000, "2016-12-31T23:59:60.500000Z"),
+            (1_767_323_045, 1_000, "2026-01-02T03:04:05.000001Z"),
+            (253_402_300_800, 0, "+10000-01-01T00:00:00.000000Z"),
+            (-62_167_219_201, 0, "-0001-12-31T23:59:59.000000Z"),
+        ];
+        for (secs, nanos, text) in cases {
+            let t = DateTime::from_timestamp(secs, nanos).unwrap();
+            assert_eq!(rfc3339_micros(&t), text);
+            assert_eq!(t.to_rfc3339_opts(SecondsFormat::Micros, true), text);
+        }
+    }
+
+    /// The runtime sets its own extensions without checking the names again.
+    #[test]
+    fn own_extension_names_are_valid_and_not_core() {
+        for name in [
+            ext::CORRELATION_ID,
+            ext::CAUSATION_ID,
+            ext::TRACEPARENT,
+            ext::TRACESTATE,
+            ext::PARTITION_KEY,
+            ext::IDEMPOTENCY_KEY,
+            ext::SCHEMA_ID,
+            ext::SCHEMA_VERSION,
+        ] {
+            assert!(check_extension(name, "x").is_ok(), "{name}");
+        }
+    }
+
+    fn order_template(source: &str) -> Result<Template, EnvelopeError> {
+        Template::new(
+            &Source::new(source)?,
+            "orders.created",
+            "application/json",
+            "eventschema:subjects/orders.created-value/versions/2".to_owned(),
+            &[
+                (ext::SCHEMA_VERSION, "2".to_owned()),
+                (ext::SCHEMA_ID, "17".to_owned()),
+            ],
+        )
+    }
+
+    /// An envelope from a template is the one the checked setters build from the same values,
+    /// in every encoding.
+    #[test]
+    fn template_envelopes_equal_checked_ones() {
+        let mut fast = order_template("urn:shop").unwrap().instantiate();
+        fast.set_own_extension(ext::PARTITION_KEY, "order-42".to_owned())
+            .unwrap();
+        fast.correlate_to_self();
+        fast.set_data(br#"{"order":42}"#.to_vec());
+
+        let id = fast.id().to_owned();
+        let parsed = uuid::Uuid::parse_str(&id).unwrap();
+        assert_eq!(parsed.get_version_num(), 7);
+        assert_eq!(parsed.to_string(), id);
+        let time = fast.time().unwrap().to_owned();
+        assert_eq!(time.len(), "2026-01-02T03:04:05.123456Z".len(), "{time}");
+
+        let mut checked = Envelope::new(id.clone(), "urn:shop", "orders.created").unwrap();
+        checked.set_time(time).unwrap();
+        checked.set_datacontenttype("application/json").unwrap();
+        checked
+            .set_dataschema("eventschema:subjects/orders.created-value/versions/2")
+            .unwrap();
+        checked.set_extension(ext::SCHEMA_VERSION, "2").unwrap();
+        checked.set_extension(ext::SCHEMA_ID, "17").unwrap();
+        checked
+            .set_extension(ext::PARTITION_KEY, "order-42")
+            .unwrap();
+        checked.set_extension(ext::CORRELATION_ID, id).unwrap();
+        checked.set_data(br#"{"order":42}"#.to_vec());
+
+        assert_eq!(fast, checked);
+        assert_eq!(fast.attributes(), checked.attributes());
+        assert_eq!(fast.wire_size(), checked.wire_size());
+        assert_eq!(
+            fast.to_structured().unwrap(),
+            checked.to_structured().unwrap()
+        );
+        for binding in [Binding::Http, Binding::Nats, Binding::Kafka, Binding::Amqp] {
+            assert_eq!(fast.to_binary(binding), checked.to_binary(binding));
+        }
+        let names: Vec<&str> = fast.extensions().map(|(name, _)| name).collect();
+        assert_eq!(
+            names,
+            ["correlationid", "partitionkey", "schemaid", "schemaversion"]
+        );
+    }
+
+    #[test]
+    fn templates_check_what_they_hold() {
+        assert!(Source::new("has space").is_err());
+        assert!(Source::new("").is_err());
+        let source = Source::new("/orders").unwrap();
+        let dataschema = || "eventschema:subjects/s/versions/1".to_owned();
+        let version = [(ext::SCHEMA_VERSION, "1".to_owned())];
+        assert!(Template::new(&source, "t", "application/json", dataschema(), &version).is_ok());
+        assert!(Template::new(&source, "", "application/json", dataschema(), &version).is_err());
+        assert!(Template::new(&source, "t", "json", dataschema(), &version).is_err());
+        assert!(
+            Template::new(
+                &source,
+                "t",
+                "application/json",
+                "relative".into(),
+                &version
+            )
+            .is_err()
+        );
+        let bad_value = [(ext::SCHEMA_VERSION, "bell\u{7}".to_owned())];
+        assert!(Template::new(&source, "t", "application/json", dataschema(), &bad_value).is_err());
+        assert!(
+            Template::new(
+                &source,
+                "t",
+                "application/json",
+                dataschema(),
+                &[("id", "1".into())]
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn own_extension_values_are_checked() {
+        let mut e = order_template("/s").unwrap().instantiate();
+        assert!(
+            e.set_own_extension(ext::PARTITION_KEY, "bell\u{7}".to_owned())
+                .is_err()
+        );
+        assert_eq!(e.extension(ext::PARTITION_KEY), None);
+    }
+
+    /// `caused_by` stamps what the checked setters stamped from a parent.
+    #[test]
+    fn causation_and_correlation_come_from_the_parent() {
+        let mut root = Envelope::new("root", "/s", "t").unwrap();
+        root.correlate_to_self();
+        assert_eq!(root.extension(ext::CORRELATION_ID), Some("root"));
+        root.set_extension(ext::CORRELATION_ID, "flow").unwrap();
+        root.correlate_to_self();
+        assert_eq!(root.extension(ext::CORRELATION_ID), Some("flow"));
+
+        let mut traced = sample();
+        traced.remove_extension(ext::CORRELATION_ID);
+        for parent in [root, traced] {
+            let mut child = Envelope::new("child", "/s", "t").unwrap();
+            child.caused_by(&parent);
+            let mut checked = Envelope::new("child", "/s", "t").unwrap();
+            checked
+                .set_extension(ext::CAUSATION_ID, parent.id())
+                .unwrap();
+            let correlation = parent.extension(ext::CORRELATION_ID).unwrap_or(parent.id());
+            checked
+                .set_extension(ext::CORRELATION_ID, correlation)
+                .unwrap();
+            if let Some(trace) = parent.extension(ext::TRACEPARENT) {
+                checked.set_extension(ext::TRACEPARENT, trace).unwrap();
+            }
+            assert_eq!(child, checked);
+        }
+    }
+
+    #[test]
+    fn extensions_are_sorted_and_replaced_in_place() {
+        let mut e = Envelope::new("1", "/s", "t").unwrap();
+        e.set_extension("zeta", "1").unwrap();
+        e.set_extension("alpha", "2").unwrap();
+        e.set_extension("mid", "3").unwrap();
+        e.set_extension("alpha", "4").unwrap();
+        let all: Vec<(&str, &str)> = e.extensions().collect();
+        assert_eq!(all, [("alpha", "4"), ("mid", "3"), ("zeta", "1")]);
+        assert_eq!(e.remove_extension("mid"), Some("3".to_owned()));
+        assert_eq!(e.remove_extension("mid"), None);
+        assert_eq!(e.extension("zeta"), Some("1"));
+        assert_eq!(e.extensions().len(), 2);
     }
 
     #[test]

@@ -161,6 +161,62 @@ async fn causation_and_correlation_propagate_to_published_events() {
     );
 }
 
+/// Envelopes take the constant attributes of their own Rust type (two versions of one
+/// event type differ) and the source of their own bus.
+#[tokio::test]
+async fn envelopes_take_the_constants_of_their_type_and_bus() {
+    let a = Bus::new(BusConfig {
+        source: "/a".into(),
+        ..config()
+    });
+    let b = Bus::new(BusConfig {
+        source: "/b".into(),
+        ..config()
+    });
+    for _ in 0..2 {
+        let v2 = a.envelope_for(&order("o1", 1), None).unwrap();
+        let v1 = a
+            .envelope_for(&OrderCreatedV1 { id: "o1".into() }, None)
+            .unwrap();
+        let other = b.envelope_for(&order("o2", 2), None).unwrap();
+        assert_eq!(
+            (v2.source(), v2.ty(), v2.extension(ext::SCHEMA_VERSION)),
+            ("/a", "orders.created", Some("2"))
+        );
+        assert_eq!(
+            v2.dataschema(),
+            Some("eventschema:subjects/orders.created-value/versions/2")
+        );
+        assert_eq!(v2.extension(ext::PARTITION_KEY), Some("o1"));
+        assert_eq!(v2.extension(ext::CORRELATION_ID), Some(v2.id()));
+        assert_eq!(
+            (v1.source(), v1.ty(), v1.extension(ext::SCHEMA_VERSION)),
+            ("/a", "orders.created", Some("1"))
+        );
+        assert_eq!(
+            v1.dataschema(),
+            Some("eventschema:subjects/orders.created-value/versions/1")
+        );
+        assert_eq!(v1.extension(ext::PARTITION_KEY), None);
+        assert_eq!(other.source(), "/b");
+        assert_ne!(v2.id(), other.id());
+    }
+}
+
+/// A bus configured with an invalid `source` is built, but refuses every typed event.
+#[tokio::test]
+async fn an_invalid_source_fails_typed_publishes() {
+    let bus = Bus::new(BusConfig {
+        source: "not a uri".into(),
+        ..config()
+    });
+    for _ in 0..2 {
+        let error = bus.publish(&order("o1", 1)).await.unwrap_err();
+        assert!(matches!(error, PublishError::Envelope(_)), "{error:?}");
+        assert!(error.to_string().contains("source"), "{error}");
+    }
+}
+
 #[tokio::test]
 async fn handlers_of_the_newest_version_receive_upcast_older_events() {
     let bus = Bus::new(config());
