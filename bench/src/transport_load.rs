@@ -49,6 +49,11 @@ struct Args {
     redis_url: Option<String>,
     #[arg(long, env = "AMQP_URL")]
     amqp_url: Option<String>,
+    /// What the raw clients' messages carry: `cloudevents` (default), the same CloudEvents
+    /// attributes as the runtime's binary-mode messages (so both sides move the same
+    /// message); `minimal`, only an id and the type (what this benchmark sent before).
+    #[arg(long, value_enum, default_value_t = RawHeaders::Cloudevents)]
+    raw_headers: RawHeaders,
     /// Skip the raw client (to profile the runtime alone; the "vs raw" column is then
     /// meaningless).
     #[arg(long)]
@@ -56,6 +61,42 @@ struct Args {
     /// Also report the CPU time of these processes (the brokers) per scenario.
     #[arg(long = "watch-pid")]
     watch_pids: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum RawHeaders {
+    Cloudevents,
+    Minimal,
+}
+
+/// The raw side's message attributes (names without the binding's prefix; the content type
+/// travels apart), built per message as a client without the runtime would: the same
+/// attributes and value shapes as the runtime's envelope for `OrderPlaced` (a 36-character
+/// id, the bus's default source, `time` in microseconds, schema version, partition key).
+fn raw_attributes(i: usize, keys: usize, style: RawHeaders) -> Vec<(&'static str, String)> {
+    match style {
+        RawHeaders::Minimal => vec![("id", i.to_string()), ("type", OrderPlaced::TYPE.into())],
+        RawHeaders::Cloudevents => vec![
+            ("id", format!("{i:036}")),
+            ("source", "urn:eventschema:bus".into()),
+            ("specversion", "1.0".into()),
+            ("type", OrderPlaced::TYPE.into()),
+            (
+                "dataschema",
+                format!(
+                    "eventschema:subjects/{}/versions/{}",
+                    OrderPlaced::SUBJECT,
+                    OrderPlaced::VERSION
+                ),
+            ),
+            (
+                "time",
+                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            ),
+            ("schemaversion", OrderPlaced::VERSION.to_string()),
+            ("partitionkey", format!("o{}", i % keys.max(1))),
+        ],
+    }
 }
 
 fn event(i: usize, keys: usize) -> OrderPlaced {
@@ -181,7 +222,10 @@ async fn raw_nats(url: &str, args: &Args) -> anyhow::Result<Row> {
         if publish_only {
             return;
         }
-        while let Some(Ok(message)) = messages.next().await {
+        // An error item (a missed idle heartbeat, say) is not the end of the stream: stopping
+        // there left the run waiting for messages nobody consumed.
+        while let Some(item) = messages.next().await {
+            let Ok(message) = item else { continue };
             let _: serde_json::Value = serde_json::from_slice(&message.payload).unwrap_or_default();
             let _ = message.ack().await;
             consumed.fetch_add(1, Ordering::AcqRel);
@@ -193,13 +237,17 @@ async fn raw_nats(url: &str, args: &Args) -> anyhow::Result<Row> {
     let per = n.div_ceil(args.publishers);
     let mut tasks = Vec::new();
     for p in 0..args.publishers {
-        let (js, prefix, keys) = (js.clone(), prefix.clone(), args.keys);
+        let (js, prefix, keys, style) = (js.clone(), prefix.clone(), args.keys, args.raw_headers);
         tasks.push(tokio::spawn(async move {
             for i in (p * per)..((p + 1) * per).min(n) {
                 let body = serde_json::to_vec(&event(i, keys))?;
                 let mut headers = async_nats::HeaderMap::new();
-                headers.insert("ce-id", i.to_string().as_str());
-                headers.insert("ce-type", OrderPlaced::TYPE);
+                for (name, value) in raw_attributes(i, keys, style) {
+                    headers.insert(format!("ce-{name}").as_str(), value.as_str());
+                }
+                if style == RawHeaders::Cloudevents {
+                    headers.insert("content-type", "application/json");
+                }
                 let publish = jetstream::message::PublishMessage::build()
                     .payload(body.into())
                     .headers(headers)
@@ -309,18 +357,19 @@ async fn raw_redis(url: &str, args: &Args) -> anyhow::Result<Row> {
     let per = n.div_ceil(args.publishers);
     let mut tasks = Vec::new();
     for p in 0..args.publishers {
-        let (mut conn, key, keys) = (conn.clone(), key.clone(), args.keys);
+        let (mut conn, key, keys, style) = (conn.clone(), key.clone(), args.keys, args.raw_headers);
         tasks.push(tokio::spawn(async move {
             for i in (p * per)..((p + 1) * per).min(n) {
                 let body = serde_json::to_vec(&event(i, keys))?;
-                redis::cmd("XADD")
-                    .arg(&key)
-                    .arg("*")
-                    .arg("ce_id")
-                    .arg(i)
-                    .arg("ce_type")
-                    .arg(OrderPlaced::TYPE)
-                    .arg("data")
+                let mut xadd = redis::cmd("XADD");
+                xadd.arg(&key).arg("*");
+                for (name, value) in raw_attributes(i, keys, style) {
+                    xadd.arg(format!("ce_{name}")).arg(value);
+                }
+                if style == RawHeaders::Cloudevents {
+                    xadd.arg("content-type").arg("application/json");
+                }
+                xadd.arg("data")
                     .arg(body)
                     .query_async::<String>(&mut conn)
                     .await?;
@@ -415,7 +464,8 @@ async fn raw_rabbit(url: &str, args: &Args) -> anyhow::Result<Row> {
         if publish_only {
             return;
         }
-        while let Some(Ok(delivery)) = consumer.next().await {
+        while let Some(item) = consumer.next().await {
+            let Ok(delivery) = item else { continue };
             let _: serde_json::Value = serde_json::from_slice(&delivery.data).unwrap_or_default();
             let _ = delivery.acker.ack(BasicAckOptions::default()).await;
             consumed.fetch_add(1, Ordering::AcqRel);
@@ -431,19 +481,22 @@ async fn raw_rabbit(url: &str, args: &Args) -> anyhow::Result<Row> {
     let per = n.div_ceil(args.publishers);
     let mut tasks = Vec::new();
     for p in 0..args.publishers {
-        let (channel, prefix, keys) = (publishing.clone(), prefix.clone(), args.keys);
+        let (channel, prefix, keys, style) = (
+            publishing.clone(),
+            prefix.clone(),
+            args.keys,
+            args.raw_headers,
+        );
         tasks.push(tokio::spawn(async move {
             for i in (p * per)..((p + 1) * per).min(n) {
                 let body = serde_json::to_vec(&event(i, keys))?;
                 let mut headers = FieldTable::default();
-                headers.insert(
-                    "cloudEvents_id".into(),
-                    AMQPValue::LongString(i.to_string().into()),
-                );
-                headers.insert(
-                    "cloudEvents_type".into(),
-                    AMQPValue::LongString(OrderPlaced::TYPE.into()),
-                );
+                for (name, value) in raw_attributes(i, keys, style) {
+                    headers.insert(
+                        format!("cloudEvents_{name}").into(),
+                        AMQPValue::LongString(value.into()),
+                    );
+                }
                 let properties = lapin::BasicProperties::default()
                     .with_delivery_mode(2)
                     .with_message_id(i.to_string().into())

@@ -2,6 +2,7 @@
 //! and the two encodings — structured JSON (`application/cloudevents+json`) and binary mode
 //! (attributes as transport headers, with each binding's prefix and percent-encoding).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
@@ -307,10 +308,19 @@ impl Envelope {
     /// Every attribute (core and extensions) as name → canonical string.
     pub fn attributes(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
-        out.insert("id".to_owned(), self.id.clone());
-        out.insert("source".to_owned(), self.source.clone());
-        out.insert("specversion".to_owned(), SPEC_VERSION.to_owned());
-        out.insert("type".to_owned(), self.ty.clone());
+        self.each_attribute(|name, value| {
+            out.insert(name.to_owned(), value.to_owned());
+        });
+        out
+    }
+
+    /// Calls `f` with every attribute (core and extensions) as name and canonical string,
+    /// borrowing them: what [`Envelope::attributes`] collects, for callers that need no map.
+    fn each_attribute<'s>(&'s self, mut f: impl FnMut(&'s str, &'s str)) {
+        f("id", &self.id);
+        f("source", &self.source);
+        f("specversion", SPEC_VERSION);
+        f("type", &self.ty);
         let optional = [
             ("datacontenttype", &self.datacontenttype),
             ("dataschema", &self.dataschema),
@@ -319,13 +329,12 @@ impl Envelope {
         ];
         for (name, value) in optional {
             if let Some(value) = value {
-                out.insert(name.to_owned(), value.clone());
+                f(name, value);
             }
         }
         for (name, value) in &self.extensions {
-            out.insert(name.clone(), value.clone());
+            f(name, value);
         }
-        out
     }
 
     /// Total size of the attributes and data, as counted against size limits.
@@ -471,19 +480,26 @@ impl Envelope {
     /// Binary mode: attributes as headers for `binding`, data as the body.
     /// `datacontenttype` travels as the binding's content-type header.
     pub fn to_binary(&self, binding: Binding) -> (Vec<(String, String)>, Vec<u8>) {
-        let mut headers = Vec::new();
-        for (name, value) in self.attributes() {
+        // Borrowed attributes and one allocation per name and value: this runs for every
+        // message a broker transport publishes.
+        let prefix = binding.prefix();
+        let mut headers = Vec::with_capacity(8 + self.extensions.len());
+        self.each_attribute(|name, value| {
             if name == "datacontenttype" {
-                headers.push(("content-type".to_owned(), value));
-                continue;
+                headers.push(("content-type".to_owned(), value.to_owned()));
+                return;
             }
             let value = if binding.percent_encodes() {
-                utf8_percent_encode(&value, HEADER_ENCODE).to_string()
+                // Borrowed (no copy) when nothing needs encoding, the usual case.
+                Cow::from(utf8_percent_encode(value, HEADER_ENCODE)).into_owned()
             } else {
-                value
+                value.to_owned()
             };
-            headers.push((format!("{}{name}", binding.prefix()), value));
-        }
+            let mut key = String::with_capacity(prefix.len() + name.len());
+            key.push_str(prefix);
+            key.push_str(name);
+            headers.push((key, value));
+        });
         (headers, self.data.clone().unwrap_or_default())
     }
 
@@ -517,9 +533,20 @@ impl Envelope {
         let prefix = binding.prefix();
         let mut attrs: BTreeMap<String, String> = BTreeMap::new();
         for (key, value) in headers {
-            let lower = key.to_ascii_lowercase();
-            let Some(name) = lower.strip_prefix(&prefix.to_ascii_lowercase()) else {
+            // Case-insensitive prefix match without lowercasing every header name first.
+            let Some(name) = key
+                .get(..prefix.len())
+                .filter(|head| head.eq_ignore_ascii_case(prefix))
+                .and_then(|_| key.get(prefix.len()..))
+            else {
                 continue;
+            };
+            let lower;
+            let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+                lower = name.to_ascii_lowercase();
+                lower.as_str()
+            } else {
+                name
             };
             let value = if binding.percent_encodes() {
                 percent_decode_str(value)
