@@ -796,6 +796,23 @@ mod tests {
     }
 
     #[test]
+    fn binary_header_names_match_case_insensitively() {
+        let headers = vec![
+            ("CE-SpecVersion".to_owned(), "1.0".to_owned()),
+            ("Ce-Id".to_owned(), "1".to_owned()),
+            ("ce-SOURCE".to_owned(), "/s".to_owned()),
+            ("ce-type".to_owned(), "t".to_owned()),
+            ("ce-MyExt".to_owned(), "x".to_owned()),
+            ("cé-other".to_owned(), "ignored".to_owned()),
+            ("c".to_owned(), "too short".to_owned()),
+        ];
+        let e = Envelope::from_binary(Binding::Http, &headers, b"", 1 << 20).unwrap();
+        assert_eq!((e.id(), e.source(), e.ty()), ("1", "/s", "t"));
+        assert_eq!(e.extension("myext"), Some("x"));
+        assert_eq!(e.attributes().len(), 5);
+    }
+
+    #[test]
     fn binary_mode_detection_and_errors() {
         let e = sample();
         let structured = e.to_structured().unwrap();
