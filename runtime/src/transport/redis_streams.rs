@@ -788,3 +788,63 @@ impl Acker for RedisAcker {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn bulk(text: &str) -> Value {
+        Value::BulkString(text.as_bytes().to_vec())
+    }
+
+    fn entry(id: &str, fields: &[&str]) -> Value {
+        Value::Array(vec![
+            bulk(id),
+            Value::Array(fields.iter().map(|f| bulk(f)).collect()),
+        ])
+    }
+
+    #[test]
+    fn resp2_replies_are_read_in_order_by_value() {
+        let reply = Value::Array(vec![Value::Array(vec![
+            bulk("p0"),
+            Value::Array(vec![
+                entry("1-0", &["ce_type", "t", "data", "{}"]),
+                // Not an entry: skipped, the rest still read.
+                Value::Int(7),
+                Value::Array(vec![
+                    bulk("2-0"),
+                    Value::Array(vec![bulk("ce_id"), Value::Int(1), bulk("data"), bulk("x")]),
+                ]),
+            ]),
+        ])]);
+        let mut out = VecDeque::new();
+        read_entries(reply, &mut out);
+        let entries: Vec<Entry> = out.into_iter().collect();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].id, "1-0");
+        assert_eq!(entries[0].field("ce_type"), Some(&b"t"[..]));
+        assert_eq!(entries[0].field("data"), Some(&b"{}"[..]));
+        // A non-string value is dropped, its neighbours kept.
+        assert_eq!(entries[1].fields, vec![("data".to_owned(), b"x".to_vec())]);
+    }
+
+    #[test]
+    fn resp3_maps_nil_and_deleted_entries() {
+        let reply = Value::Map(vec![(
+            bulk("p0"),
+            Value::Array(vec![
+                entry("3-0", &["a", "b"]),
+                Value::Array(vec![bulk("4-0"), Value::Nil]),
+            ]),
+        )]);
+        let mut out = VecDeque::new();
+        read_entries(reply, &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].field("a"), Some(&b"b"[..]));
+        assert!(out[1].fields.is_empty(), "deleted while pending: no fields");
+        read_entries(Value::Nil, &mut out);
+        assert_eq!(out.len(), 2);
+    }
+}
