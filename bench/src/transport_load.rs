@@ -5,8 +5,10 @@
 //!
 //! Run: `cargo build --release -p eventschema-bench && target/release/transport-load
 //! [--events N] [--publishers P] [--publish-only] [--nats-url nats://...]
-//! [--redis-url redis://...] [--amqp-url amqp://...]`; each broker whose URL is set (flag or
-//! `NATS_URL`, `REDIS_URL`, `AMQP_URL`) is measured.
+//! [--redis-url redis://...] [--amqp-url amqp://...] [--watch-pid PID ...]`; each broker
+//! whose URL is set (flag or `NATS_URL`, `REDIS_URL`, `AMQP_URL`) is measured. Each row also
+//! reports the CPU time per event of this process and of the `--watch-pid` processes (the
+//! brokers), so a gap can be told apart as CPU spent or time spent waiting.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -47,6 +49,54 @@ struct Args {
     redis_url: Option<String>,
     #[arg(long, env = "AMQP_URL")]
     amqp_url: Option<String>,
+    /// What the raw clients' messages carry: `cloudevents` (default), the same CloudEvents
+    /// attributes as the runtime's binary-mode messages (so both sides move the same
+    /// message); `minimal`, only an id and the type (what this benchmark sent before).
+    #[arg(long, value_enum, default_value_t = RawHeaders::Cloudevents)]
+    raw_headers: RawHeaders,
+    /// Skip the raw client (to profile the runtime alone; the "vs raw" column is then
+    /// meaningless).
+    #[arg(long)]
+    runtime_only: bool,
+    /// Also report the CPU time of these processes (the brokers) per scenario.
+    #[arg(long = "watch-pid")]
+    watch_pids: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum RawHeaders {
+    Cloudevents,
+    Minimal,
+}
+
+/// The raw side's message attributes (names without the binding's prefix; the content type
+/// travels apart), built per message as a client without the runtime would: the same
+/// attributes and value shapes as the runtime's envelope for `OrderPlaced` (a 36-character
+/// id, the bus's default source, `time` in microseconds, schema version, partition key).
+fn raw_attributes(i: usize, keys: usize, style: RawHeaders) -> Vec<(&'static str, String)> {
+    match style {
+        RawHeaders::Minimal => vec![("id", i.to_string()), ("type", OrderPlaced::TYPE.into())],
+        RawHeaders::Cloudevents => vec![
+            ("id", format!("{i:036}")),
+            ("source", "urn:eventschema:bus".into()),
+            ("specversion", "1.0".into()),
+            ("type", OrderPlaced::TYPE.into()),
+            (
+                "dataschema",
+                format!(
+                    "eventschema:subjects/{}/versions/{}",
+                    OrderPlaced::SUBJECT,
+                    OrderPlaced::VERSION
+                ),
+            ),
+            (
+                "time",
+                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            ),
+            ("schemaversion", OrderPlaced::VERSION.to_string()),
+            ("partitionkey", format!("o{}", i % keys.max(1))),
+        ],
+    }
 }
 
 fn event(i: usize, keys: usize) -> OrderPlaced {
@@ -62,11 +112,68 @@ struct Row {
     name: String,
     events: usize,
     elapsed: Duration,
+    /// CPU time of this process (user + system) during the scenario.
+    cpu: Duration,
+    /// CPU time of the watched processes (`--watch-pid`) during the scenario.
+    broker_cpu: Duration,
 }
 
 impl Row {
     fn rate(&self) -> f64 {
         self.events as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn micros_per_event(cpu: Duration, events: usize) -> f64 {
+        cpu.as_secs_f64() * 1e6 / events.max(1) as f64
+    }
+}
+
+/// User + system CPU time of a process so far, from `/proc/{pid}/stat` (Linux; zero where
+/// unavailable). Clock ticks are 10 ms, so scenarios should run for a second or more.
+fn cpu_time(pid: &str) -> Duration {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return Duration::ZERO;
+    };
+    // The command name (field 2) may contain spaces: count fields after its closing paren.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return Duration::ZERO;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 11 and 12 after the paren.
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
+/// CPU of this process and of the watched ones, taken at a scenario's start.
+struct CpuMark {
+    own: Duration,
+    watched: Duration,
+    pids: Vec<String>,
+}
+
+impl CpuMark {
+    fn now(args: &Args) -> Self {
+        let pids: Vec<String> = args.watch_pids.iter().map(u32::to_string).collect();
+        let watched = pids.iter().map(|p| cpu_time(p)).sum();
+        CpuMark {
+            own: cpu_time("self"),
+            watched,
+            pids,
+        }
+    }
+
+    fn row(&self, name: String, events: usize, elapsed: Duration) -> Row {
+        let watched: Duration = self.pids.iter().map(|p| cpu_time(p)).sum();
+        Row {
+            name,
+            events,
+            elapsed,
+            cpu: cpu_time("self").saturating_sub(self.own),
+            broker_cpu: watched.saturating_sub(self.watched),
+        }
     }
 }
 
@@ -115,24 +222,32 @@ async fn raw_nats(url: &str, args: &Args) -> anyhow::Result<Row> {
         if publish_only {
             return;
         }
-        while let Some(Ok(message)) = messages.next().await {
+        // An error item (a missed idle heartbeat, say) is not the end of the stream: stopping
+        // there left the run waiting for messages nobody consumed.
+        while let Some(item) = messages.next().await {
+            let Ok(message) = item else { continue };
             let _: serde_json::Value = serde_json::from_slice(&message.payload).unwrap_or_default();
             let _ = message.ack().await;
             consumed.fetch_add(1, Ordering::AcqRel);
         }
     });
+    let mark = CpuMark::now(args);
     let started = Instant::now();
     let n = args.events;
     let per = n.div_ceil(args.publishers);
     let mut tasks = Vec::new();
     for p in 0..args.publishers {
-        let (js, prefix, keys) = (js.clone(), prefix.clone(), args.keys);
+        let (js, prefix, keys, style) = (js.clone(), prefix.clone(), args.keys, args.raw_headers);
         tasks.push(tokio::spawn(async move {
             for i in (p * per)..((p + 1) * per).min(n) {
                 let body = serde_json::to_vec(&event(i, keys))?;
                 let mut headers = async_nats::HeaderMap::new();
-                headers.insert("ce-id", i.to_string().as_str());
-                headers.insert("ce-type", OrderPlaced::TYPE);
+                for (name, value) in raw_attributes(i, keys, style) {
+                    headers.insert(format!("ce-{name}").as_str(), value.as_str());
+                }
+                if style == RawHeaders::Cloudevents {
+                    headers.insert("content-type", "application/json");
+                }
                 let publish = jetstream::message::PublishMessage::build()
                     .payload(body.into())
                     .headers(headers)
@@ -155,14 +270,14 @@ async fn raw_nats(url: &str, args: &Args) -> anyhow::Result<Row> {
     if !args.publish_only {
         wait_for(&count, n, Duration::from_secs(300)).await?;
     }
-    let elapsed = started.elapsed();
+    let row = mark.row(
+        "raw async-nats (JetStream publish + pull consumer, explicit ack)".into(),
+        n,
+        started.elapsed(),
+    );
     consume.abort();
     js.delete_stream(&prefix).await?;
-    Ok(Row {
-        name: "raw async-nats (JetStream publish + pull consumer, explicit ack)".into(),
-        events: n,
-        elapsed,
-    })
+    Ok(row)
 }
 
 fn uuid_like() -> String {
@@ -176,7 +291,7 @@ fn uuid_like() -> String {
 }
 
 /// Raw redis: XADD with CloudEvents fields; one consumer group, one consumer reading
-/// batches with XREADGROUP and acking each entry with XACK.
+/// batches with XREADGROUP and acking each batch with one XACK.
 async fn raw_redis(url: &str, args: &Args) -> anyhow::Result<Row> {
     use redis::streams::StreamReadReply;
     let key = format!("es_bench_raw_{}", uuid_like());
@@ -215,37 +330,46 @@ async fn raw_redis(url: &str, args: &Args) -> anyhow::Result<Row> {
                 .query_async(&mut reader)
                 .await;
             let Ok(Some(reply)) = reply else { continue };
+            // One XACK per batch read, as the runtime's lanes do (one per entry made the raw
+            // side wait a round trip per message that the runtime does not).
+            let mut ids = Vec::new();
             for entry in reply.keys.into_iter().flat_map(|k| k.ids) {
                 if let Some(redis::Value::BulkString(data)) = entry.map.get("data") {
                     let _: serde_json::Value = serde_json::from_slice(data).unwrap_or_default();
                 }
-                let _ = redis::cmd("XACK")
-                    .arg(&stream)
-                    .arg("raw")
-                    .arg(&entry.id)
-                    .query_async::<i64>(&mut reader)
-                    .await;
-                consumed.fetch_add(1, Ordering::AcqRel);
+                ids.push(entry.id);
             }
+            if ids.is_empty() {
+                continue;
+            }
+            let _ = redis::cmd("XACK")
+                .arg(&stream)
+                .arg("raw")
+                .arg(&ids)
+                .query_async::<i64>(&mut reader)
+                .await;
+            consumed.fetch_add(ids.len(), Ordering::AcqRel);
         }
     });
+    let mark = CpuMark::now(args);
     let started = Instant::now();
     let n = args.events;
     let per = n.div_ceil(args.publishers);
     let mut tasks = Vec::new();
     for p in 0..args.publishers {
-        let (mut conn, key, keys) = (conn.clone(), key.clone(), args.keys);
+        let (mut conn, key, keys, style) = (conn.clone(), key.clone(), args.keys, args.raw_headers);
         tasks.push(tokio::spawn(async move {
             for i in (p * per)..((p + 1) * per).min(n) {
                 let body = serde_json::to_vec(&event(i, keys))?;
-                redis::cmd("XADD")
-                    .arg(&key)
-                    .arg("*")
-                    .arg("ce_id")
-                    .arg(i)
-                    .arg("ce_type")
-                    .arg(OrderPlaced::TYPE)
-                    .arg("data")
+                let mut xadd = redis::cmd("XADD");
+                xadd.arg(&key).arg("*");
+                for (name, value) in raw_attributes(i, keys, style) {
+                    xadd.arg(format!("ce_{name}")).arg(value);
+                }
+                if style == RawHeaders::Cloudevents {
+                    xadd.arg("content-type").arg("application/json");
+                }
+                xadd.arg("data")
                     .arg(body)
                     .query_async::<String>(&mut conn)
                     .await?;
@@ -259,17 +383,17 @@ async fn raw_redis(url: &str, args: &Args) -> anyhow::Result<Row> {
     if !args.publish_only {
         wait_for(&count, n, Duration::from_secs(300)).await?;
     }
-    let elapsed = started.elapsed();
+    let row = mark.row(
+        "raw redis (XADD + XREADGROUP batches, one XACK per batch)".into(),
+        n,
+        started.elapsed(),
+    );
     consume.abort();
     redis::cmd("DEL")
         .arg(&key)
         .query_async::<i64>(&mut setup)
         .await?;
-    Ok(Row {
-        name: "raw redis (XADD + XREADGROUP batches, XACK per entry)".into(),
-        events: n,
-        elapsed,
-    })
+    Ok(row)
 }
 
 /// Raw lapin: a durable topic exchange and one quorum queue (the runtime's queue type),
@@ -335,8 +459,13 @@ async fn raw_rabbit(url: &str, args: &Args) -> anyhow::Result<Row> {
             FieldTable::default(),
         )
         .await?;
+    let publish_only = args.publish_only;
     let consume = tokio::spawn(async move {
-        while let Some(Ok(delivery)) = consumer.next().await {
+        if publish_only {
+            return;
+        }
+        while let Some(item) = consumer.next().await {
+            let Ok(delivery) = item else { continue };
             let _: serde_json::Value = serde_json::from_slice(&delivery.data).unwrap_or_default();
             let _ = delivery.acker.ack(BasicAckOptions::default()).await;
             consumed.fetch_add(1, Ordering::AcqRel);
@@ -346,24 +475,28 @@ async fn raw_rabbit(url: &str, args: &Args) -> anyhow::Result<Row> {
     publishing
         .confirm_select(ConfirmSelectOptions::default())
         .await?;
+    let mark = CpuMark::now(args);
     let started = Instant::now();
     let n = args.events;
     let per = n.div_ceil(args.publishers);
     let mut tasks = Vec::new();
     for p in 0..args.publishers {
-        let (channel, prefix, keys) = (publishing.clone(), prefix.clone(), args.keys);
+        let (channel, prefix, keys, style) = (
+            publishing.clone(),
+            prefix.clone(),
+            args.keys,
+            args.raw_headers,
+        );
         tasks.push(tokio::spawn(async move {
             for i in (p * per)..((p + 1) * per).min(n) {
                 let body = serde_json::to_vec(&event(i, keys))?;
                 let mut headers = FieldTable::default();
-                headers.insert(
-                    "cloudEvents_id".into(),
-                    AMQPValue::LongString(i.to_string().into()),
-                );
-                headers.insert(
-                    "cloudEvents_type".into(),
-                    AMQPValue::LongString(OrderPlaced::TYPE.into()),
-                );
+                for (name, value) in raw_attributes(i, keys, style) {
+                    headers.insert(
+                        format!("cloudEvents_{name}").into(),
+                        AMQPValue::LongString(value.into()),
+                    );
+                }
                 let properties = lapin::BasicProperties::default()
                     .with_delivery_mode(2)
                     .with_message_id(i.to_string().into())
@@ -392,20 +525,27 @@ async fn raw_rabbit(url: &str, args: &Args) -> anyhow::Result<Row> {
         started.elapsed().as_secs_f64(),
         count.load(Ordering::Acquire)
     );
-    wait_for(&count, n, Duration::from_secs(300)).await?;
-    let elapsed = started.elapsed();
+    if !args.publish_only {
+        wait_for(&count, n, Duration::from_secs(300)).await?;
+    }
+    let row = mark.row(
+        "raw lapin (confirmed publish, one quorum queue, manual ack, prefetch 1000)".into(),
+        n,
+        started.elapsed(),
+    );
     consume.abort();
+    // Closed before the queue goes: deleting a queue under a live consumer made the broker
+    // cancel it while lapin was cancelling it too ("unexpected basic cancel-ok").
+    if let Err(error) = receiving.close(200, "done".into()).await {
+        eprintln!("  closing the raw consumer's channel failed: {error}");
+    }
     setup
         .queue_delete(prefix.as_str().into(), QueueDeleteOptions::default())
         .await?;
     setup
         .exchange_delete(prefix.as_str().into(), ExchangeDeleteOptions::default())
         .await?;
-    Ok(Row {
-        name: "raw lapin (confirmed publish, one quorum queue, manual ack, prefetch 1000)".into(),
-        events: n,
-        elapsed,
-    })
+    Ok(row)
 }
 
 /// The runtime over the RabbitMQ transport: validation on, in-memory idempotency.
@@ -465,6 +605,7 @@ async fn runtime_run(
     if !args.publish_only {
         subscription.start_joined().await?;
     }
+    let mark = CpuMark::now(args);
     let started = Instant::now();
     let n = args.events;
     let per = n.div_ceil(args.publishers);
@@ -489,30 +630,34 @@ async fn runtime_run(
     if !args.publish_only {
         wait_for(&count, n, Duration::from_secs(300)).await?;
     }
-    let elapsed = started.elapsed();
-    bus.shutdown(Duration::from_secs(2)).await;
-    Ok(Row {
-        name: format!(
+    let row = mark.row(
+        format!(
             "runtime over {label} ({} partitions, validation + in-memory idempotency)",
             args.partitions
         ),
-        events: n,
-        elapsed,
-    })
+        n,
+        started.elapsed(),
+    );
+    bus.shutdown(Duration::from_secs(2)).await;
+    Ok(row)
 }
 
 fn print(rows: &[Row]) {
-    println!("| scenario | events | seconds | events/s | vs raw |");
-    println!("| --- | --- | --- | --- | --- |");
+    println!(
+        "| scenario | events | seconds | events/s | vs raw | CPU µs/event (this process) | CPU µs/event (watched) |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
     let raw = rows.first().map(Row::rate).unwrap_or(1.0);
     for row in rows {
         println!(
-            "| {} | {} | {:.2} | {:.0} | {:.0}% |",
+            "| {} | {} | {:.2} | {:.0} | {:.0}% | {:.1} | {:.1} |",
             row.name,
             row.events,
             row.elapsed.as_secs_f64(),
             row.rate(),
-            100.0 * row.rate() / raw
+            100.0 * row.rate() / raw,
+            Row::micros_per_event(row.cpu, row.events),
+            Row::micros_per_event(row.broker_cpu, row.events),
         );
     }
 }
@@ -521,10 +666,11 @@ fn print(rows: &[Row]) {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if let Some(url) = args.nats_url.clone().filter(|u| !u.is_empty()) {
-        let rows = vec![
-            raw_nats(&url, &args).await?,
-            runtime_nats(&url, &args).await?,
-        ];
+        let mut rows = Vec::new();
+        if !args.runtime_only {
+            rows.push(raw_nats(&url, &args).await?);
+        }
+        rows.push(runtime_nats(&url, &args).await?);
         println!(
             "NATS JetStream ({} events, {} publishers, {} keys):",
             args.events, args.publishers, args.keys
@@ -534,10 +680,11 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("NATS_URL not set: skipping NATS");
     }
     if let Some(url) = args.redis_url.clone().filter(|u| !u.is_empty()) {
-        let rows = vec![
-            raw_redis(&url, &args).await?,
-            runtime_redis(&url, &args).await?,
-        ];
+        let mut rows = Vec::new();
+        if !args.runtime_only {
+            rows.push(raw_redis(&url, &args).await?);
+        }
+        rows.push(runtime_redis(&url, &args).await?);
         println!(
             "Redis Streams ({} events, {} publishers, {} keys):",
             args.events, args.publishers, args.keys
@@ -547,10 +694,11 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("REDIS_URL not set: skipping Redis Streams");
     }
     if let Some(url) = args.amqp_url.clone().filter(|u| !u.is_empty()) {
-        let rows = vec![
-            raw_rabbit(&url, &args).await?,
-            runtime_rabbit(&url, &args).await?,
-        ];
+        let mut rows = Vec::new();
+        if !args.runtime_only {
+            rows.push(raw_rabbit(&url, &args).await?);
+        }
+        rows.push(runtime_rabbit(&url, &args).await?);
         println!(
             "RabbitMQ ({} events, {} publishers, {} keys):",
             args.events, args.publishers, args.keys

@@ -571,19 +571,27 @@ impl Envelope {
     /// Every attribute (core and extensions) as name → canonical string.
     pub fn attributes(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
-        out.insert("id".to_owned(), self.id().to_owned());
-        out.insert("source".to_owned(), self.source().to_owned());
-        out.insert("specversion".to_owned(), SPEC_VERSION.to_owned());
-        out.insert("type".to_owned(), self.ty().to_owned());
+        self.each_attribute(|name, value| {
+            out.insert(name.to_owned(), value.to_owned());
+        });
+        out
+    }
+
+    /// Calls `f` with every attribute (core and extensions) as name and canonical string,
+    /// borrowing them: what [`Envelope::attributes`] collects, for callers that need no map.
+    fn each_attribute<'s>(&'s self, mut f: impl FnMut(&'s str, &'s str)) {
+        f("id", self.id());
+        f("source", self.source());
+        f("specversion", SPEC_VERSION);
+        f("type", self.ty());
         for (name, value) in self.optional_attributes() {
             if let Some(value) = value {
-                out.insert(name.to_owned(), value.to_owned());
+                f(name, value);
             }
         }
         for (name, value) in self.extensions() {
-            out.insert(name.to_owned(), value.to_owned());
+            f(name, value);
         }
-        out
     }
 
     /// Total size of the attributes and data, as counted against size limits.
@@ -724,19 +732,26 @@ impl Envelope {
     /// Binary mode: attributes as headers for `binding`, data as the body.
     /// `datacontenttype` travels as the binding's content-type header.
     pub fn to_binary(&self, binding: Binding) -> (Vec<(String, String)>, Vec<u8>) {
-        let mut headers = Vec::new();
-        for (name, value) in self.attributes() {
+        // Borrowed attributes and one allocation per name and value: this runs for every
+        // message a broker transport publishes.
+        let prefix = binding.prefix();
+        let mut headers = Vec::with_capacity(8 + self.extensions.len());
+        self.each_attribute(|name, value| {
             if name == "datacontenttype" {
-                headers.push(("content-type".to_owned(), value));
-                continue;
+                headers.push(("content-type".to_owned(), value.to_owned()));
+                return;
             }
             let value = if binding.percent_encodes() {
-                utf8_percent_encode(&value, HEADER_ENCODE).to_string()
+                // Borrowed (no copy) when nothing needs encoding, the usual case.
+                Cow::from(utf8_percent_encode(value, HEADER_ENCODE)).into_owned()
             } else {
-                value
+                value.to_owned()
             };
-            headers.push((format!("{}{name}", binding.prefix()), value));
-        }
+            let mut key = String::with_capacity(prefix.len() + name.len());
+            key.push_str(prefix);
+            key.push_str(name);
+            headers.push((key, value));
+        });
         (headers, self.data.clone().unwrap_or_default())
     }
 
@@ -770,9 +785,20 @@ impl Envelope {
         let prefix = binding.prefix();
         let mut attrs: BTreeMap<String, String> = BTreeMap::new();
         for (key, value) in headers {
-            let lower = key.to_ascii_lowercase();
-            let Some(name) = lower.strip_prefix(&prefix.to_ascii_lowercase()) else {
+            // Case-insensitive prefix match without lowercasing every header name first.
+            let Some(name) = key
+                .get(..prefix.len())
+                .filter(|head| head.eq_ignore_ascii_case(prefix))
+                .and_then(|_| key.get(prefix.len()..))
+            else {
                 continue;
+            };
+            let lower;
+            let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+                lower = name.to_ascii_lowercase();
+                lower.as_str()
+            } else {
+                name
             };
             let value = if binding.percent_encodes() {
                 percent_decode_str(value)
@@ -1230,6 +1256,23 @@ mod tests {
         let (kafka, _) = e.to_binary(Binding::Kafka);
         let subject = &kafka.iter().find(|(k, _)| k == "ce_subject").unwrap().1;
         assert_eq!(subject, "caf\u{e9} 100% \"x\"");
+    }
+
+    #[test]
+    fn binary_header_names_match_case_insensitively() {
+        let headers = vec![
+            ("CE-SpecVersion".to_owned(), "1.0".to_owned()),
+            ("Ce-Id".to_owned(), "1".to_owned()),
+            ("ce-SOURCE".to_owned(), "/s".to_owned()),
+            ("ce-type".to_owned(), "t".to_owned()),
+            ("ce-MyExt".to_owned(), "x".to_owned()),
+            ("cé-other".to_owned(), "ignored".to_owned()),
+            ("c".to_owned(), "too short".to_owned()),
+        ];
+        let e = Envelope::from_binary(Binding::Http, &headers, b"", 1 << 20).unwrap();
+        assert_eq!((e.id(), e.source(), e.ty()), ("1", "/s", "t"));
+        assert_eq!(e.extension("myext"), Some("x"));
+        assert_eq!(e.attributes().len(), 5);
     }
 
     #[test]

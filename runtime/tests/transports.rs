@@ -635,6 +635,38 @@ mod nats {
         harness.cleanup().await;
     }
 
+    /// A re-sent envelope (same source and id) is dropped by the stream's duplicate window:
+    /// the transport sends `Nats-Msg-Id` with every publish.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn nats_drops_a_resent_envelope_within_the_duplicate_window() {
+        let Some(url) = nats_url() else { return };
+        let mut config = NatsConfig::new(&url, unique("es_t_"));
+        config.partitions = 2;
+        let transport = Arc::new(
+            eventschema::transport::nats::NatsTransport::connect(config.clone())
+                .await
+                .unwrap(),
+        );
+        let catalog = Arc::new(SchemaCatalog::new());
+        catalog.register_event::<OrderCreated>().unwrap();
+        let bus = Bus::with_transport(
+            BusConfig::default(),
+            catalog,
+            Arc::new(MemoryDlq::new()),
+            Arc::new(MemoryStore::new()),
+            transport.clone(),
+        );
+        let first = bus.envelope_for(&order("o1", 1), None).unwrap();
+        let other = bus.envelope_for(&order("o1", 2), None).unwrap();
+        for envelope in [first.clone(), first, other] {
+            assert_enqueued(bus.publish_envelope(envelope).await);
+        }
+        let js = async_nats::jetstream::new(transport.client().clone());
+        let mut stream = js.get_stream(&config.prefix).await.unwrap();
+        assert_eq!(stream.info().await.unwrap().state.messages, 2);
+        transport.delete_stream().await.unwrap();
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn nats_connection_cut_and_restored_loses_nothing() {
         let Some(url) = nats_url() else { return };
@@ -785,6 +817,85 @@ mod rabbitmq {
         let Some(url) = amqp_url() else { return };
         let harness = harness(&url);
         groups_order_retries_and_dead_letters(&harness).await;
+        harness.cleanup().await;
+    }
+
+    /// Lanes ack in batches (`multiple`): a backlog is acked while it is handled, the last
+    /// partial batch as soon as the lane is idle (`flush` returns), and nothing is left in
+    /// the queues once the instance is gone.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rabbitmq_batched_acks_settle_everything() {
+        let Some(url) = amqp_url() else { return };
+        let harness = harness(&url);
+        let Harness::Broker {
+            broker: Broker::Rabbit(settings),
+            ..
+        } = &harness
+        else {
+            unreachable!()
+        };
+        let bus = harness.bus(config()).await;
+        let handled = Arc::new(Mutex::new(0usize));
+        let counter = handled.clone();
+        let subscription = bus
+            .subscribe("g")
+            .on(move |_: OrderCreated, _| {
+                *counter.lock().unwrap() += 1;
+                async { Ok(()) }
+            })
+            .unwrap();
+        // The queues exist (and fill up) before anyone consumes: lanes start with a backlog.
+        subscription.start_joined().await.unwrap();
+        bus.shutdown(Duration::from_secs(2)).await;
+        let consumer = harness.bus(config()).await;
+        let publisher = harness.bus(config()).await;
+        let total = 301;
+        for seq in 0..total {
+            assert_enqueued(
+                publisher
+                    .publish(&order(&format!("k{}", seq % 7), seq))
+                    .await,
+            );
+        }
+        let counter = handled.clone();
+        consumer
+            .subscribe("g")
+            .on(move |_: OrderCreated, _| {
+                *counter.lock().unwrap() += 1;
+                async { Ok(()) }
+            })
+            .unwrap()
+            .start_joined()
+            .await
+            .unwrap();
+        let count = handled.clone();
+        wait_until("all handled", Duration::from_secs(60), || {
+            *count.lock().unwrap() >= total as usize
+        })
+        .await;
+        tokio::time::timeout(Duration::from_secs(10), consumer.flush())
+            .await
+            .expect("the last batch is acked once the lanes are idle");
+        consumer.shutdown(Duration::from_secs(2)).await;
+        publisher.shutdown(Duration::from_secs(2)).await;
+        let connection = lapin::Connection::connect(&url, lapin::ConnectionProperties::default())
+            .await
+            .unwrap();
+        let channel = connection.create_channel().await.unwrap();
+        for partition in 0..settings.partitions {
+            let queue = channel
+                .queue_declare(
+                    settings.queue("g", partition).as_str().into(),
+                    lapin::options::QueueDeclareOptions {
+                        passive: true,
+                        ..Default::default()
+                    },
+                    lapin::types::FieldTable::default(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(queue.message_count(), 0, "partition {partition}");
+        }
         harness.cleanup().await;
     }
 

@@ -28,6 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_nats::HeaderMap;
+use async_nats::header::{HeaderName, HeaderValue, NATS_MESSAGE_ID};
 use async_nats::jetstream::consumer::pull;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy};
 use async_nats::jetstream::message::AckKind;
@@ -244,6 +245,31 @@ async fn owners_bucket(
         .map_err(|e| TransportError::Setup(format!("ownership bucket: {e}")))
 }
 
+/// The header map of a binary-mode message, taking the strings over (no copies). The
+/// client's infallible conversions panic on a line break; the fallible ones refuse it here
+/// (a percent-encoded `ce-` value has none; a content type could).
+fn headers_of(pairs: Vec<(String, String)>) -> Result<HeaderMap, TransportError> {
+    pairs
+        .into_iter()
+        .map(|(name, value)| {
+            if value.contains(['\r', '\n']) {
+                return Err(TransportError::Publish(format!(
+                    "header `{name}` holds a line break"
+                )));
+            }
+            let name = HeaderName::try_from(name)
+                .map_err(|e| TransportError::Publish(format!("header name: {e}")))?;
+            Ok((name, HeaderValue::from(value)))
+        })
+        .collect()
+}
+
+fn header_value(value: &str) -> Result<HeaderValue, TransportError> {
+    value
+        .parse()
+        .map_err(|e| TransportError::Publish(format!("header value: {e}")))
+}
+
 /// `Nats-Msg-Id` for an envelope: its idempotency key, else `source` and `id`.
 fn message_id(envelope: &crate::envelope::Envelope) -> String {
     match envelope.extension(ext::IDEMPOTENCY_KEY) {
@@ -267,19 +293,20 @@ impl Transport for NatsTransport {
                 envelope.ty()
             );
             let (pairs, body) = envelope.to_binary(Binding::Nats);
-            let mut headers = HeaderMap::new();
-            for (name, value) in pairs {
-                headers.insert(name.as_str(), value.as_str());
-            }
-            let mut publish = jetstream::message::PublishMessage::build().payload(body.into());
+            let mut headers = headers_of(pairs)?;
+            // Added to the map, not with the builder's `message_id`: `headers()` would
+            // replace the whole map, the id with it (so nothing was deduplicated).
             match message.only_group {
                 // A replay must not be dropped as a duplicate of the original send.
-                Some(group) => headers.insert(GROUP_HEADER, group),
-                None => publish = publish.message_id(message_id(envelope)),
+                Some(group) => headers.insert(GROUP_HEADER, header_value(group)?),
+                None => headers.insert(NATS_MESSAGE_ID, header_value(&message_id(envelope))?),
             }
+            let publish = jetstream::message::PublishMessage::build()
+                .payload(body.into())
+                .headers(headers);
             let ack = self
                 .js
-                .send_publish(subject, publish.headers(headers))
+                .send_publish(subject, publish)
                 .await
                 .map_err(|e| TransportError::Publish(e.to_string()))?;
             ack.await
@@ -583,11 +610,14 @@ impl NatsLane {
         let mut for_us = true;
         if let Some(map) = &message.headers {
             for (name, values) in map.iter() {
+                let name: &str = name.as_ref();
                 for value in values {
-                    if AsRef::<str>::as_ref(name) == GROUP_HEADER {
+                    if name == GROUP_HEADER {
                         for_us = value.as_str() == self.group;
                     }
-                    headers.push((name.to_string(), value.to_string()));
+                    // Copies, not `to_string()`: the formatting machinery cost more than
+                    // the copy.
+                    headers.push((name.to_owned(), value.as_str().to_owned()));
                 }
             }
         }

@@ -26,7 +26,13 @@
 //! A replay for one group goes straight to that group's partition queue through the default
 //! exchange.
 //!
-//! Settling: manual acks. [`Acker::retry_later`] keeps the delivery unacked and the same lane
+//! Settling: manual acks, batched per lane. A lane hands out its deliveries one at a time
+//! and each is settled before the next is handed out (a retry is handed out again before
+//! anything read after it), so when a delivery is done every earlier one of its channel is
+//! done too: the lane keeps the latest done delivery and acks it with `multiple` (everything
+//! up to it) once it has no message ready, or after half the prefetch, or when closing. One
+//! ack per batch instead of one per message: on a quorum queue each ack is a log entry. A
+//! lost batch means redeliveries, which the idempotency store absorbs. [`Acker::retry_later`] keeps the delivery unacked and the same lane
 //! hands it out again after the delay, before anything read after it: a "delayed requeue"
 //! that keeps key order, because nothing of the partition can overtake an unacked message
 //! held by the single active consumer. (A `basic.nack` with requeue would put it back, but
@@ -54,7 +60,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use backon::{BackoffBuilder as _, ExponentialBackoff, ExponentialBuilder, Retryable as _};
-use futures_util::StreamExt as _;
+use futures_util::{FutureExt as _, StreamExt as _};
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
     ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions,
@@ -578,6 +584,7 @@ impl Transport for RabbitMqTransport {
                         backoff: None,
                         redo: Arc::new(Mutex::new(None)),
                         unsettled: self.unsettled.clone(),
+                        acks: Arc::new(Mutex::new(PendingAcks::default())),
                     }) as Box<dyn Lane>
                 })
                 .collect();
@@ -625,6 +632,38 @@ impl Drop for Unsettled {
     }
 }
 
+/// Deliveries of a lane that are done and not acked yet: acking the latest with `multiple`
+/// acks them all (see the module docs for why that is exact). They count as unsettled
+/// until then, so `flush` waits for the ack.
+#[derive(Default)]
+struct PendingAcks {
+    latest: Option<lapin::Acker>,
+    done: Vec<Unsettled>,
+}
+
+impl PendingAcks {
+    fn push(&mut self, acker: lapin::Acker, unsettled: Unsettled) -> usize {
+        self.latest = Some(acker);
+        self.done.push(unsettled);
+        self.done.len()
+    }
+}
+
+/// Acks everything pending on a lane (one `basic.ack` with `multiple`).
+async fn send_acks(pending: &Mutex<PendingAcks>) {
+    let (latest, done) = match pending.lock() {
+        Ok(mut pending) => (pending.latest.take(), std::mem::take(&mut pending.done)),
+        Err(_) => return,
+    };
+    let Some(latest) = latest else { return };
+    let multiple = BasicAckOptions { multiple: true };
+    // A lost ack only means redeliveries, which the idempotency store absorbs.
+    if let Err(error) = latest.ack(multiple).await {
+        tracing::warn!(%error, "ack failed; the messages will be redelivered");
+    }
+    drop(done);
+}
+
 /// A delivery's content, kept by its acker for a later retry.
 struct Message {
     headers: Vec<(String, String)>,
@@ -651,6 +690,7 @@ struct RabbitLane {
     backoff: Option<ExponentialBackoff>,
     redo: Arc<Mutex<Option<Redo>>>,
     unsettled: Arc<AtomicUsize>,
+    acks: Arc<Mutex<PendingAcks>>,
 }
 
 fn header_text(value: &AMQPValue) -> Option<String> {
@@ -731,6 +771,8 @@ impl RabbitLane {
                 redeliveries,
                 redo: self.redo.clone(),
                 unsettled: _unsettled,
+                acks: self.acks.clone(),
+                batch: self.ack_batch(),
             }),
         }
     }
@@ -758,8 +800,13 @@ impl RabbitLane {
             // Not a CloudEvent: the bus dead-letters it with its bytes.
             .is_none_or(|(_, ty)| self.patterns.iter().any(|p| p.matches(ty)));
         if !matches {
-            if let Err(error) = delivery.acker.ack(BasicAckOptions::default()).await {
-                tracing::warn!(%error, "acking a skipped message failed");
+            // Acked with the lane's next batch, in order with the rest.
+            let pending = self
+                .acks
+                .lock()
+                .map(|mut acks| acks.push(delivery.acker, Unsettled::new(&self.unsettled)));
+            if pending.is_ok_and(|n| n >= self.ack_batch()) {
+                send_acks(&self.acks).await;
             }
             return None;
         }
@@ -775,7 +822,15 @@ impl RabbitLane {
         }))
     }
 
+    /// Deliveries acked together at most (half the prefetch, so the broker never waits
+    /// for an ack to send more).
+    fn ack_batch(&self) -> usize {
+        usize::from(self.prefetch / 2).max(1)
+    }
+
     async fn stop(&mut self) {
+        // What was handled is acked before the channel goes, else it is redelivered.
+        send_acks(&self.acks).await;
         if let Some((channel, _)) = self.consumer.take()
             && let Err(error) = channel.close(200, "closing".into()).await
         {
@@ -801,6 +856,7 @@ impl Lane for RabbitLane {
                         continue;
                     }
                     let delay = redo.delay;
+                    send_acks(&self.acks).await;
                     if !self.pause(delay).await {
                         continue;
                     }
@@ -817,9 +873,19 @@ impl Lane for RabbitLane {
                         }
                     },
                 };
-                let item = tokio::select! {
-                    item = consumer.next() => item,
-                    _ = self.closed.wait_for(|closed| *closed) => continue,
+                // Nothing ready: ack what is done before waiting (see the module docs).
+                let item = match consumer.next().now_or_never() {
+                    Some(item) => item,
+                    None => {
+                        send_acks(&self.acks).await;
+                        let Some((_, consumer)) = &mut self.consumer else {
+                            continue;
+                        };
+                        tokio::select! {
+                            item = consumer.next() => item,
+                            _ = self.closed.wait_for(|closed| *closed) => continue,
+                        }
+                    }
                 };
                 match item {
                     Some(Ok(delivery)) => {
@@ -850,16 +916,26 @@ struct RabbitAcker {
     redeliveries: u32,
     redo: Arc<Mutex<Option<Redo>>>,
     unsettled: Unsettled,
+    acks: Arc<Mutex<PendingAcks>>,
+    batch: usize,
 }
 
 impl Acker for RabbitAcker {
     fn ack(self: Box<Self>) -> BoxFuture<'static, ()> {
+        let RabbitAcker {
+            acker,
+            unsettled,
+            acks,
+            batch,
+            ..
+        } = *self;
         Box::pin(async move {
-            // A lost ack only means a redelivery, which the idempotency store absorbs.
-            if let Err(error) = self.acker.ack(BasicAckOptions::default()).await {
-                tracing::warn!(%error, "ack failed; the message will be redelivered");
+            let pending = acks
+                .lock()
+                .map(|mut pending| pending.push(acker, unsettled));
+            if pending.is_ok_and(|n| n >= batch) {
+                send_acks(&acks).await;
             }
-            drop(self.unsettled);
         })
     }
 
@@ -870,6 +946,7 @@ impl Acker for RabbitAcker {
             redeliveries,
             redo,
             unsettled,
+            ..
         } = *self;
         if let Ok(mut slot) = redo.lock() {
             *slot = Some(Redo {

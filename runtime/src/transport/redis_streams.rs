@@ -22,13 +22,14 @@
 //! Each lane has its own connection (blocking reads would stall a shared one); the
 //! connection manager reconnects with backoff.
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use redis::Value;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
+use redis::streams::{StreamAutoClaimReply, StreamId};
 use tokio::sync::watch;
 
 use super::memory::fnv;
@@ -297,7 +298,7 @@ impl Transport for RedisStreamsTransport {
                     closed: self.closed.subscribe(),
                     owned: false,
                     renewed: None,
-                    buffer: std::collections::VecDeque::new(),
+                    buffer: VecDeque::new(),
                     scan_pending: true,
                     rescan: Arc::new(AtomicBool::new(false)),
                     redo: Arc::new(Mutex::new(None)),
@@ -323,9 +324,102 @@ impl Transport for RedisStreamsTransport {
     }
 }
 
+/// One stream entry as read: its id and its fields in stream order, values as bytes. Taken
+/// out of the client's reply by value: the client's `StreamReadReply` clones the whole reply
+/// and builds a hash map per entry, which cost more than everything else on the lane.
+#[derive(Debug, Clone)]
+struct Entry {
+    id: String,
+    fields: Vec<(String, Vec<u8>)>,
+}
+
+impl Entry {
+    fn field(&self, name: &str) -> Option<&[u8]> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// An entry of a reply (`[id, [field, value, ...]]`); `None` if it is not one.
+    fn from_value(value: Value) -> Option<Entry> {
+        let Value::Array(parts) = value else {
+            return None;
+        };
+        let mut parts = parts.into_iter();
+        let id = String::from_utf8(bytes(parts.next()?)?).ok()?;
+        let mut fields = Vec::new();
+        let flat = match parts.next() {
+            Some(Value::Array(flat)) => flat,
+            Some(Value::Map(map)) => map.into_iter().flat_map(|(k, v)| [k, v]).collect(),
+            // An entry deleted while pending has no fields: the bus dead-letters it.
+            _ => Vec::new(),
+        };
+        let mut flat = flat.into_iter();
+        while let (Some(name), Some(value)) = (flat.next(), flat.next()) {
+            match (bytes(name).map(String::from_utf8), bytes(value)) {
+                (Some(Ok(name)), Some(value)) => fields.push((name, value)),
+                _ => tracing::debug!(entry = %id, "non-string stream field ignored"),
+            }
+        }
+        Some(Entry { id, fields })
+    }
+
+    fn from_stream_id(entry: StreamId) -> Entry {
+        let mut fields: Vec<(String, Vec<u8>)> = entry
+            .map
+            .into_iter()
+            .filter_map(|(name, value)| bytes(value).map(|v| (name, v)))
+            .collect();
+        // A hash map's order is arbitrary: sort for a stable order of the DLQ copy.
+        fields.sort_by(|a, b| a.0.cmp(&b.0));
+        Entry {
+            id: entry.id,
+            fields,
+        }
+    }
+}
+
+/// The bytes of a string reply.
+fn bytes(value: Value) -> Option<Vec<u8>> {
+    match value {
+        Value::BulkString(bytes) => Some(bytes),
+        Value::SimpleString(text) => Some(text.into_bytes()),
+        Value::VerbatimString { text, .. } => Some(text.into_bytes()),
+        _ => None,
+    }
+}
+
+/// Appends the entries of an `XREADGROUP` reply (one stream here): RESP2 gives
+/// `[[stream, [entry, ...]], ...]`, RESP3 a map of stream to entries; nil after a timeout.
+fn read_entries(reply: Value, out: &mut VecDeque<Entry>) {
+    let per_stream: Vec<Value> = match reply {
+        Value::Array(streams) => streams
+            .into_iter()
+            .filter_map(|stream| match stream {
+                Value::Array(mut pair) if pair.len() == 2 => pair.pop(),
+                _ => None,
+            })
+            .collect(),
+        Value::Map(map) => map.into_iter().map(|(_, entries)| entries).collect(),
+        _ => Vec::new(),
+    };
+    for entries in per_stream {
+        let Value::Array(entries) = entries else {
+            continue;
+        };
+        for entry in entries {
+            match Entry::from_value(entry) {
+                Some(entry) => out.push_back(entry),
+                None => tracing::warn!("unreadable entry in an XREADGROUP reply skipped"),
+            }
+        }
+    }
+}
+
 /// A delivery handed back for a later retry: the same lane redelivers it.
 struct Redo {
-    entry: StreamId,
+    entry: Entry,
     redeliveries: u32,
     delay: Duration,
 }
@@ -362,20 +456,12 @@ struct RedisLane {
     renewed: Option<tokio::time::Instant>,
     /// Entries read ahead. Safe for order because only the owner reads this partition;
     /// dropped when ownership is lost (the next owner claims them).
-    buffer: std::collections::VecDeque<StreamId>,
+    buffer: VecDeque<Entry>,
     /// Look for pending entries (a dead owner's, or ours whose ack failed) before new ones.
     scan_pending: bool,
     /// Set by an acker whose `XACK` failed: the entry is still ours and pending.
     rescan: Arc<AtomicBool>,
     redo: Arc<Mutex<Option<Redo>>>,
-}
-
-fn text(map: &HashMap<String, redis::Value>, field: &str) -> Option<Vec<u8>> {
-    match map.get(field)? {
-        redis::Value::BulkString(bytes) => Some(bytes.clone()),
-        redis::Value::SimpleString(s) => Some(s.clone().into_bytes()),
-        _ => None,
-    }
 }
 
 impl RedisLane {
@@ -464,7 +550,7 @@ impl RedisLane {
     }
 
     /// One entry: a pending one taken over first, else a new one (blocking briefly).
-    async fn read(&mut self) -> redis::RedisResult<Option<(StreamId, u32)>> {
+    async fn read(&mut self) -> redis::RedisResult<Option<(Entry, u32)>> {
         if let Some(entry) = self.buffer.pop_front() {
             return Ok(Some((entry, 0)));
         }
@@ -483,7 +569,7 @@ impl RedisLane {
                 .arg(1);
             let reply: StreamAutoClaimReply = self.with_acks(&claim).await?;
             match reply.claimed.into_iter().next() {
-                Some(entry) => return Ok(Some((entry, 1))),
+                Some(entry) => return Ok(Some((Entry::from_stream_id(entry), 1))),
                 None => self.scan_pending = false,
             }
         }
@@ -499,18 +585,18 @@ impl RedisLane {
             .arg("STREAMS")
             .arg(&self.shared.stream)
             .arg(">");
-        let reply: Option<StreamReadReply> = self.with_acks(&read).await?;
-        self.buffer
-            .extend(reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids));
+        let reply: Value = self.with_acks(&read).await?;
+        read_entries(reply, &mut self.buffer);
         Ok(self.buffer.pop_front().map(|entry| (entry, 0)))
     }
 
     /// The delivery for an entry, or `None` (acked and skipped) if it is not for us.
-    async fn admit(&mut self, entry: StreamId, redeliveries: u32) -> Option<Delivery> {
-        let for_us =
-            text(&entry.map, GROUP_FIELD).is_none_or(|g| g == self.shared.group.as_bytes());
-        let ty = text(&entry.map, "ce_type").unwrap_or_default();
-        let matches = std::str::from_utf8(&ty)
+    async fn admit(&mut self, entry: Entry, redeliveries: u32) -> Option<Delivery> {
+        let for_us = entry
+            .field(GROUP_FIELD)
+            .is_none_or(|g| g == self.shared.group.as_bytes());
+        let ty = entry.field("ce_type").unwrap_or_default();
+        let matches = std::str::from_utf8(ty)
             .map(|ty| self.patterns.iter().any(|p| p.matches(ty)))
             // Not a CloudEvent: the bus dead-letters it with its bytes.
             .unwrap_or(true)
@@ -521,18 +607,15 @@ impl RedisLane {
             }
             return None;
         }
-        let mut headers = Vec::new();
-        for (name, value) in &entry.map {
-            if name == DATA_FIELD || name == GROUP_FIELD {
-                continue;
-            }
-            if let Some(bytes) = text(&entry.map, name) {
-                headers.push((name.clone(), String::from_utf8_lossy(&bytes).into_owned()));
-            } else {
-                tracing::debug!(field = %name, ?value, "non-string stream field ignored");
+        let mut headers = Vec::with_capacity(entry.fields.len());
+        let mut body = Vec::new();
+        for (name, value) in &entry.fields {
+            match name.as_str() {
+                DATA_FIELD => body.clone_from(value),
+                GROUP_FIELD => {}
+                _ => headers.push((name.clone(), String::from_utf8_lossy(value).into_owned())),
             }
         }
-        let body = text(&entry.map, DATA_FIELD).unwrap_or_default();
         Some(Delivery {
             payload: Payload::Binary {
                 binding: Binding::Kafka,
@@ -615,7 +698,7 @@ impl Lane for RedisLane {
 struct RedisAcker {
     conn: ConnectionManager,
     shared: Arc<Shared>,
-    entry: StreamId,
+    entry: Entry,
     redeliveries: u32,
     redo: Arc<Mutex<Option<Redo>>>,
     rescan: Arc<AtomicBool>,
@@ -644,10 +727,8 @@ impl Acker for RedisAcker {
         let shared = &self.shared;
         let mut add = redis::cmd("XADD");
         add.arg(&shared.dead_letters).arg("*");
-        for name in self.entry.map.keys() {
-            if let Some(value) = text(&self.entry.map, name) {
-                add.arg(name).arg(value);
-            }
+        for (name, value) in &self.entry.fields {
+            add.arg(name).arg(value);
         }
         add.arg("dlq_reason")
             .arg(&info.reason)
@@ -705,5 +786,65 @@ impl Acker for RedisAcker {
                 Err(error) => tracing::warn!(%error, "renewing the partition failed"),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn bulk(text: &str) -> Value {
+        Value::BulkString(text.as_bytes().to_vec())
+    }
+
+    fn entry(id: &str, fields: &[&str]) -> Value {
+        Value::Array(vec![
+            bulk(id),
+            Value::Array(fields.iter().map(|f| bulk(f)).collect()),
+        ])
+    }
+
+    #[test]
+    fn resp2_replies_are_read_in_order_by_value() {
+        let reply = Value::Array(vec![Value::Array(vec![
+            bulk("p0"),
+            Value::Array(vec![
+                entry("1-0", &["ce_type", "t", "data", "{}"]),
+                // Not an entry: skipped, the rest still read.
+                Value::Int(7),
+                Value::Array(vec![
+                    bulk("2-0"),
+                    Value::Array(vec![bulk("ce_id"), Value::Int(1), bulk("data"), bulk("x")]),
+                ]),
+            ]),
+        ])]);
+        let mut out = VecDeque::new();
+        read_entries(reply, &mut out);
+        let entries: Vec<Entry> = out.into_iter().collect();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].id, "1-0");
+        assert_eq!(entries[0].field("ce_type"), Some(&b"t"[..]));
+        assert_eq!(entries[0].field("data"), Some(&b"{}"[..]));
+        // A non-string value is dropped, its neighbours kept.
+        assert_eq!(entries[1].fields, vec![("data".to_owned(), b"x".to_vec())]);
+    }
+
+    #[test]
+    fn resp3_maps_nil_and_deleted_entries() {
+        let reply = Value::Map(vec![(
+            bulk("p0"),
+            Value::Array(vec![
+                entry("3-0", &["a", "b"]),
+                Value::Array(vec![bulk("4-0"), Value::Nil]),
+            ]),
+        )]);
+        let mut out = VecDeque::new();
+        read_entries(reply, &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].field("a"), Some(&b"b"[..]));
+        assert!(out[1].fields.is_empty(), "deleted while pending: no fields");
+        read_entries(Value::Nil, &mut out);
+        assert_eq!(out.len(), 2);
     }
 }
