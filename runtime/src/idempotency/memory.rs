@@ -32,6 +32,8 @@ impl State {
 
 #[derive(Debug)]
 struct Record {
+    /// The (group, key) hash, kept so that growing the table does not hash every key again.
+    hash: u64,
     /// The group, then the key, with no separator (`group_len` splits them), so that no
     /// choice of names can make two (group, key) pairs look alike.
     group_and_key: Box<str>,
@@ -47,11 +49,6 @@ impl Record {
         self.group_and_key.len() == self.group_len + key.len()
             && self.group_and_key.get(..self.group_len) == Some(group)
             && self.group_and_key.get(self.group_len..) == Some(key)
-    }
-    fn group_and_key(&self) -> (&str, &str) {
-        self.group_and_key
-            .split_at_checked(self.group_len)
-            .unwrap_or_default()
     }
 }
 
@@ -147,14 +144,13 @@ impl MemoryStore {
                 group_and_key.push_str(&key.group);
                 group_and_key.push_str(&key.key);
                 let record = Record {
+                    hash: slot.hash,
                     group_and_key: group_and_key.into_boxed_str(),
                     group_len: key.group.len(),
                     fingerprint,
                     state,
                 };
-                let hasher = &self.hasher;
-                slot.table
-                    .insert_unique(slot.hash, record, |r| hasher.hash_one(r.group_and_key()));
+                slot.table.insert_unique(slot.hash, record, |r| r.hash);
                 Ok(Claim::Acquired(token))
             }
         }
@@ -168,13 +164,10 @@ impl MemoryStore {
         live: bool,
         f: impl FnOnce(&mut Record) -> T,
     ) -> Result<Option<T>, StoreError> {
-        let Some(token) = token.bits() else {
-            return Ok(None);
-        };
         let now = Instant::now();
         let mut slot = self.slot(key)?;
         Ok(slot.find(key).and_then(|record| match &record.state {
-            State::Claimed { token: t, until } if *t == token && (!live || *until > now) => {
+            State::Claimed { token: t, until } if token.is(*t) && (!live || *until > now) => {
                 Some(f(record))
             }
             _ => None,
@@ -210,14 +203,11 @@ impl MemoryStore {
     }
 
     fn release_now(&self, key: &DedupKey, token: &ClaimToken) -> Result<(), StoreError> {
-        let Some(token) = token.bits() else {
-            return Ok(());
-        };
         let mut slot = self.slot(key)?;
         let hash = slot.hash;
         if let Ok(entry) = slot.table.find_entry(hash, |r| {
             r.is(&key.group, &key.key)
-                && matches!(&r.state, State::Claimed { token: t, .. } if *t == token)
+                && matches!(&r.state, State::Claimed { token: t, .. } if token.is(*t))
         }) {
             entry.remove();
         }

@@ -68,24 +68,29 @@ fn concat(parts: &[&str]) -> String {
     out
 }
 
-/// `format!("{value:0digits$x}")` (the low `digits` hex digits) without the formatting
-/// machinery, which costs more than the rest of a key or token.
-fn lower_hex(value: u128, digits: usize) -> String {
+/// The 32 lower-case hex digits of `value` (what `format!("{value:032x}")` writes),
+/// without the formatting machinery, which costs more than the rest of a key or token.
+fn hex32(value: u128) -> [u8; 32] {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = [b'0'; 32];
-    let digits = digits.min(out.len());
-    for (i, slot) in out.iter_mut().take(digits).rev().enumerate() {
-        *slot = DIGITS[((value >> (i * 4)) & 0xf) as usize];
+    let mut out = [0u8; 32];
+    for (pair, byte) in out.chunks_exact_mut(2).zip(value.to_be_bytes()) {
+        pair.copy_from_slice(&[
+            DIGITS[usize::from(byte >> 4)],
+            DIGITS[usize::from(byte & 0xf)],
+        ]);
     }
-    // Always ASCII hex, so the UTF-8 check cannot fail.
-    out.get(..digits)
-        .and_then(|hex| std::str::from_utf8(hex).ok())
+    out
+}
+
+/// ASCII hex digits as a `String` (they are always valid UTF-8).
+fn hex_string(digits: &[u8]) -> String {
+    std::str::from_utf8(digits)
         .map(str::to_owned)
         .unwrap_or_default()
 }
 
 fn hex16(n: u64) -> String {
-    lower_hex(u128::from(n), 16)
+    hex_string(hex32(u128::from(n)).get(16..).unwrap_or_default())
 }
 
 struct Fnv(u64);
@@ -115,14 +120,12 @@ impl ClaimToken {
 
     /// The token for 128 random bits: 32 lower-case hex digits.
     pub(crate) fn from_bits(bits: u128) -> Self {
-        ClaimToken(lower_hex(bits, 32))
+        ClaimToken(hex_string(&hex32(bits)))
     }
 
-    /// The bits of a token written by [`ClaimToken::from_bits`] (`None` for any other text).
-    pub(crate) fn bits(&self) -> Option<u128> {
-        (self.0.len() == 32)
-            .then(|| u128::from_str_radix(&self.0, 16).ok())
-            .flatten()
+    /// Whether this is the token [`ClaimToken::from_bits`] writes for `bits`.
+    pub(crate) fn is(&self, bits: u128) -> bool {
+        self.0.as_bytes() == hex32(bits)
     }
 }
 
@@ -224,8 +227,10 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn hex16_matches_format(n: u64) {
+        fn hex_matches_format(n: u64, m: u128) {
             proptest::prop_assert_eq!(hex16(n), format!("{n:016x}"));
+            proptest::prop_assert_eq!(ClaimToken::from_bits(m).0, format!("{m:032x}"));
+            proptest::prop_assert!(ClaimToken::from_bits(m).is(m));
         }
     }
 
@@ -235,9 +240,10 @@ mod tests {
         assert_eq!(token.0.len(), 32);
         let uuid = uuid::Uuid::try_parse(&token.0).unwrap();
         assert_eq!(uuid.get_version_num(), 4, "{token:?}");
-        assert_eq!(token.bits(), Some(uuid.as_u128()));
+        assert!(token.is(uuid.as_u128()));
+        assert!(!token.is(uuid.as_u128() ^ 1));
         assert_ne!(token, ClaimToken::new());
-        assert_eq!(ClaimToken("not ours".into()).bits(), None);
+        assert!(!ClaimToken("not ours".into()).is(0));
         assert_eq!(ClaimToken::from_bits(0xab).0, format!("{:032x}", 0xab));
     }
 }
