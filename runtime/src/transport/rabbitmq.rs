@@ -649,6 +649,10 @@ impl PendingAcks {
     }
 }
 
+/// How long a lane waits for an ack or a channel close to go out before it gives up on
+/// the channel.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Acks everything pending on a lane (one `basic.ack` with `multiple`).
 async fn send_acks(pending: &Mutex<PendingAcks>) {
     let (latest, done) = match pending.lock() {
@@ -658,8 +662,12 @@ async fn send_acks(pending: &Mutex<PendingAcks>) {
     let Some(latest) = latest else { return };
     let multiple = BasicAckOptions { multiple: true };
     // A lost ack only means redeliveries, which the idempotency store absorbs.
-    if let Err(error) = latest.ack(multiple).await {
-        tracing::warn!(%error, "ack failed; the messages will be redelivered");
+    // On a channel whose connection was just cut, the ack may never complete; the lane
+    // must not wait on it (the broker redelivers what was not acked).
+    match tokio::time::timeout(SETTLE_TIMEOUT, latest.ack(multiple)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => tracing::warn!(%error, "ack failed; the messages will be redelivered"),
+        Err(_) => tracing::warn!("ack timed out; the messages will be redelivered"),
     }
     drop(done);
 }
@@ -831,10 +839,14 @@ impl RabbitLane {
     async fn stop(&mut self) {
         // What was handled is acked before the channel goes, else it is redelivered.
         send_acks(&self.acks).await;
-        if let Some((channel, _)) = self.consumer.take()
-            && let Err(error) = channel.close(200, "closing".into()).await
-        {
-            tracing::debug!(%error, queue = %self.queue, "closing the channel failed");
+        if let Some((channel, _)) = self.consumer.take() {
+            match tokio::time::timeout(SETTLE_TIMEOUT, channel.close(200, "closing".into())).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::debug!(%error, queue = %self.queue, "closing the channel failed")
+                }
+                Err(_) => tracing::debug!(queue = %self.queue, "closing the channel timed out"),
+            }
         }
     }
 }
@@ -878,12 +890,14 @@ impl Lane for RabbitLane {
                     Some(item) => item,
                     None => {
                         send_acks(&self.acks).await;
-                        let Some((_, consumer)) = &mut self.consumer else {
+                        let Some((channel, consumer)) = &mut self.consumer else {
                             continue;
                         };
                         tokio::select! {
                             item = consumer.next() => item,
                             _ = self.closed.wait_for(|closed| *closed) => continue,
+                            // Handled below like a cancelled consumer: subscribe again.
+                            () = lost(channel) => None,
                         }
                     }
                 };
@@ -907,6 +921,19 @@ impl Lane for RabbitLane {
                 }
             }
         })
+    }
+}
+
+/// Resolves once `channel` is no longer open. A consumer whose connection was cut does not
+/// always end its stream (seen when the cut races the consumer's start), and a lane waiting
+/// on it would wait forever; so the lane also watches the channel itself.
+async fn lost(channel: &Channel) {
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tick.tick().await;
+        if !channel.status().connected() {
+            return;
+        }
     }
 }
 
