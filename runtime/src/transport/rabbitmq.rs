@@ -54,6 +54,10 @@
 //! number of times. The broker requeues whatever was unacked on the lost connection, so a
 //! message handled but not acked is delivered again and the bus's idempotency store absorbs
 //! it; a publish retried after a lost confirm may store the message twice, absorbed alike.
+//! A lane never waits on a dead channel: acks and closes give up after a bound (an ack
+//! written to a connection that was just cut may never complete), and while it waits for a
+//! delivery the lane also watches its channel, since a cut consumer's stream does not
+//! always end.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
