@@ -783,7 +783,10 @@ impl Envelope {
             return Envelope::from_structured(body, limit);
         }
         let prefix = binding.prefix();
-        let mut attrs: BTreeMap<String, String> = BTreeMap::new();
+        // The CloudEvents headers, borrowed where they need no lower-casing or decoding,
+        // sorted by name (a handful per message: no map).
+        let mut attrs: Vec<(Cow<'_, str>, Option<Cow<'_, str>>)> =
+            Vec::with_capacity(headers.len());
         for (key, value) in headers {
             // Case-insensitive prefix match without lowercasing every header name first.
             let Some(name) = key
@@ -793,41 +796,44 @@ impl Envelope {
             else {
                 continue;
             };
-            let lower;
             let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
-                lower = name.to_ascii_lowercase();
-                lower.as_str()
+                Cow::Owned(name.to_ascii_lowercase())
             } else {
-                name
+                Cow::Borrowed(name)
             };
             let value = if binding.percent_encodes() {
-                percent_decode_str(value)
-                    .decode_utf8()
-                    .map_err(|_| {
-                        EnvelopeError::malformed(name, "percent-decodes to invalid UTF-8")
-                    })?
-                    .into_owned()
+                percent_decode_str(value).decode_utf8().map_err(|_| {
+                    EnvelopeError::malformed(&name, "percent-decodes to invalid UTF-8")
+                })?
             } else {
-                value.clone()
+                Cow::Borrowed(value.as_str())
             };
-            validate_attribute_name(name)?;
-            if attrs.insert(name.to_owned(), value).is_some() {
-                return Err(EnvelopeError::malformed(name, "header appears twice"));
-            }
+            validate_attribute_name(&name)?;
+            attrs.push((name, Some(value)));
         }
-        let specversion = attrs
-            .remove("specversion")
-            .ok_or(EnvelopeError::Missing("specversion"))?;
+        attrs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        if let Some(twice) = attrs
+            .windows(2)
+            .find_map(|pair| pair.first().zip(pair.get(1)).filter(|(a, b)| a.0 == b.0))
+        {
+            return Err(EnvelopeError::malformed(&twice.0.0, "header appears twice"));
+        }
+        let mut take = |name: &str| {
+            attrs
+                .binary_search_by(|(n, _)| n.as_ref().cmp(name))
+                .ok()
+                .and_then(|i| attrs.get_mut(i))
+                .and_then(|(_, value)| value.take())
+        };
+        let specversion = take("specversion").ok_or(EnvelopeError::Missing("specversion"))?;
         if specversion != SPEC_VERSION {
-            return Err(EnvelopeError::SpecVersion(specversion));
+            return Err(EnvelopeError::SpecVersion(specversion.into_owned()));
         }
-        let id = attrs.remove("id").ok_or(EnvelopeError::Missing("id"))?;
-        let source = attrs
-            .remove("source")
-            .ok_or(EnvelopeError::Missing("source"))?;
-        let ty = attrs.remove("type").ok_or(EnvelopeError::Missing("type"))?;
+        let id = take("id").ok_or(EnvelopeError::Missing("id"))?;
+        let source = take("source").ok_or(EnvelopeError::Missing("source"))?;
+        let ty = take("type").ok_or(EnvelopeError::Missing("type"))?;
         let mut envelope = Envelope::new(id, source, ty)?;
-        if attrs.remove("datacontenttype").is_some() {
+        if take("datacontenttype").is_some() {
             return Err(EnvelopeError::malformed(
                 "datacontenttype",
                 "must travel as the content-type header in binary mode",
@@ -836,8 +842,10 @@ impl Envelope {
         if let Some(ct) = content_type {
             envelope.set_datacontenttype(ct)?;
         }
-        for (name, value) in attrs {
-            envelope.set_attribute(&name, &value)?;
+        for (name, value) in &attrs {
+            if let Some(value) = value {
+                envelope.set_attribute(name, value)?;
+            }
         }
         if !body.is_empty() {
             envelope.data = Some(body.to_vec());
@@ -1297,6 +1305,29 @@ mod tests {
             ("ce-bad_name".to_owned(), "x".to_owned()),
         ];
         assert!(Envelope::from_binary(Binding::Http, &bad_name, b"", 1 << 20).is_err());
+        // The same attribute twice (header names are case-insensitive) is refused, and
+        // upper-case and percent-encoded headers read like their plain forms.
+        let base = [
+            ("ce-specversion", "1.0"),
+            ("CE-ID", "1"),
+            ("ce-Source", "/s%2Fx"),
+            ("ce-type", "t"),
+            ("ce-correlationid", "c%C3%A9"),
+        ];
+        let headers: Vec<(String, String)> = base
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let read = Envelope::from_binary(Binding::Http, &headers, b"", 1 << 20).unwrap();
+        assert_eq!((read.id(), read.source(), read.ty()), ("1", "/s/x", "t"));
+        assert_eq!(read.extension("correlationid"), Some("c\u{e9}"));
+        let mut twice = headers.clone();
+        twice.push(("ce-id".to_owned(), "2".to_owned()));
+        let error = Envelope::from_binary(Binding::Http, &twice, b"", 1 << 20).unwrap_err();
+        assert!(error.to_string().contains("twice"), "{error}");
+        let mut bad_utf8 = headers;
+        bad_utf8.push(("ce-subject".to_owned(), "%FF".to_owned()));
+        assert!(Envelope::from_binary(Binding::Http, &bad_utf8, b"", 1 << 20).is_err());
     }
 
     #[test]
