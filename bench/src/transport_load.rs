@@ -83,11 +83,7 @@ fn raw_attributes(i: usize, keys: usize, style: RawHeaders) -> Vec<(&'static str
             ("type", OrderPlaced::TYPE.into()),
             (
                 "dataschema",
-                format!(
-                    "eventschema:subjects/{}/versions/{}",
-                    OrderPlaced::SUBJECT,
-                    OrderPlaced::VERSION
-                ),
+                eventschema::event::dataschema_uri(OrderPlaced::SUBJECT, OrderPlaced::VERSION),
             ),
             (
                 "time",

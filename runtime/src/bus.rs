@@ -300,9 +300,7 @@ impl Bus {
             None
         };
         let data = match &json {
-            Some(value) => {
-                serde_json::to_vec(value).map_err(|e| crate::error::CodecError(e.to_string()))?
-            }
+            Some(value) => crate::event::json_encode(value)?,
             None => event.encode()?,
         };
         envelope.set_data(data);
@@ -360,7 +358,16 @@ impl Bus {
 
     /// Publishes a typed event.
     pub async fn publish<E: Event>(&self, event: &E) -> Result<PublishOutcome, PublishError> {
-        let (envelope, json) = self.typed_envelope(event, None)?;
+        self.publish_typed(event, None).await
+    }
+
+    /// Publishes a typed event caused by `parent` (if any), validated from its value.
+    async fn publish_typed<E: Event>(
+        &self,
+        event: &E,
+        parent: Option<&Envelope>,
+    ) -> Result<PublishOutcome, PublishError> {
+        let (envelope, json) = self.typed_envelope(event, parent)?;
         self.dispatch(envelope, None, None, json.as_ref()).await
     }
 
@@ -696,8 +703,7 @@ impl Context {
     }
     /// Publishes an event caused by the one being handled.
     pub async fn publish<E: Event>(&self, event: &E) -> Result<PublishOutcome, PublishError> {
-        let (envelope, json) = self.bus.typed_envelope(event, Some(&self.envelope))?;
-        self.bus.dispatch(envelope, None, None, json.as_ref()).await
+        self.bus.publish_typed(event, Some(&self.envelope)).await
     }
     /// The envelope [`Context::publish`] would send, to add attributes (a registry's
     /// `schemaid`) before [`Context::publish_envelope`].

@@ -558,16 +558,6 @@ impl Envelope {
         Ok(())
     }
 
-    /// The optional core attributes, by name.
-    fn optional_attributes(&self) -> [(&'static str, Option<&str>); 4] {
-        [
-            ("datacontenttype", self.datacontenttype()),
-            ("dataschema", self.dataschema()),
-            ("subject", self.subject()),
-            ("time", self.time()),
-        ]
-    }
-
     /// Every attribute (core and extensions) as name → canonical string.
     pub fn attributes(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
@@ -584,7 +574,13 @@ impl Envelope {
         f("source", self.source());
         f("specversion", SPEC_VERSION);
         f("type", self.ty());
-        for (name, value) in self.optional_attributes() {
+        let optional = [
+            ("datacontenttype", self.datacontenttype()),
+            ("dataschema", self.dataschema()),
+            ("subject", self.subject()),
+            ("time", self.time()),
+        ];
+        for (name, value) in optional {
             if let Some(value) = value {
                 f(name, value);
             }
@@ -597,18 +593,9 @@ impl Envelope {
     /// Total size of the attributes and data, as counted against size limits.
     pub fn wire_size(&self) -> usize {
         // The sum over `attributes()`, without building that map on every publish.
-        let required = "id".len() + "source".len() + "specversion".len() + "type".len();
-        let required = required + self.id().len() + self.source().len() + SPEC_VERSION.len();
-        let optional = self
-            .optional_attributes()
-            .iter()
-            .filter_map(|(name, value)| value.map(|v| name.len() + v.len()))
-            .sum::<usize>();
-        let extensions = self
-            .extensions()
-            .map(|(k, v)| k.len() + v.len())
-            .sum::<usize>();
-        required + self.ty().len() + optional + extensions + self.data.as_ref().map_or(0, Vec::len)
+        let mut size = self.data.as_ref().map_or(0, Vec::len);
+        self.each_attribute(|name, value| size += name.len() + value.len());
+        size
     }
 
     /// Whether `data` is JSON according to `datacontenttype` (absent means JSON).

@@ -72,7 +72,8 @@ impl Handles {
     }
 }
 
-/// Looks up a `(type, group)` entry without building an owned key.
+/// Looks up a `(type, group)` entry without building an owned key. It hashes exactly as
+/// `(String, String)` does (two `str` hashes in order), which `Equivalent` lookups require.
 #[derive(Hash)]
 struct Labels<'a>(&'a str, &'a str);
 
@@ -82,8 +83,6 @@ impl Equivalent<(String, String)> for Labels<'_> {
     }
 }
 
-// Hashes `(String, String)` exactly as `Labels` hashes its two `&str`s (both are two
-// `str` hashes in order), which `Equivalent` lookups require.
 #[derive(Default)]
 pub(crate) struct Metrics {
     /// foldhash, not SipHash: looked up on every publish and delivery, and the keys are
