@@ -31,6 +31,7 @@ pub mod dlq;
 pub mod envelope;
 pub mod error;
 pub mod event;
+mod fnv;
 pub mod idempotency;
 pub mod logical;
 mod metrics;

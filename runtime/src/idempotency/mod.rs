@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::BoxFuture;
 use crate::envelope::{Envelope, ext};
 use crate::error::StoreError;
+use crate::fnv::Fnv;
 
 pub mod memory;
 #[cfg(feature = "postgres")]
@@ -55,7 +56,7 @@ impl DedupKey {
         DedupKey {
             group: group.to_owned(),
             key,
-            fingerprint: hex16(hash.0),
+            fingerprint: hex16(hash.finish()),
         }
     }
 }
@@ -91,21 +92,6 @@ fn hex_string(digits: &[u8]) -> String {
 
 fn hex16(n: u64) -> String {
     hex_string(hex32(u128::from(n)).get(16..).unwrap_or_default())
-}
-
-struct Fnv(u64);
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-impl Fnv {
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
 }
 
 /// Proof of a claim: only its owner may complete or release it, so a worker whose lease

@@ -14,6 +14,7 @@ use crate::BoxFuture;
 use crate::bus::WhenFull;
 use crate::envelope::Envelope;
 use crate::error::{PublishError, SubscribeError};
+use crate::fnv::fnv;
 use crate::subject::SubjectPattern;
 
 type Item = Option<Arc<Envelope>>; // None: stop one worker
@@ -59,12 +60,6 @@ impl std::fmt::Debug for InProcess {
             .field("pending", &self.pending.count.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
-}
-
-pub(crate) fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 impl InProcess {

@@ -37,11 +37,11 @@ use bytes::Bytes;
 use futures_util::{FutureExt as _, StreamExt as _};
 use tokio::sync::watch;
 
-use super::memory::fnv;
 use super::{Acker, Delivery, JoinSpec, Lane, Outgoing, Payload, Transport, TransportError};
 use crate::BoxFuture;
 use crate::envelope::{Binding, ext};
 use crate::error::{PublishError, SubscribeError};
+use crate::fnv::fnv;
 use crate::subject::SubjectPattern;
 
 /// Header naming the only group a replayed message is for (other groups skip it).

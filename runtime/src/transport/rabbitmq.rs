@@ -74,11 +74,11 @@ use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
 use tokio::sync::watch;
 
-use super::memory::fnv;
 use super::{Acker, Delivery, JoinSpec, Lane, Outgoing, Payload, Transport, TransportError};
 use crate::BoxFuture;
 use crate::envelope::Binding;
 use crate::error::{PublishError, SubscribeError};
+use crate::fnv::fnv;
 use crate::subject::SubjectPattern;
 
 /// The header carrying the event type in the AMQP binding.

@@ -32,7 +32,6 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::streams::{StreamAutoClaimReply, StreamId};
 use tokio::sync::watch;
 
-use super::memory::fnv;
 use super::{
     Acker, DeadLetterSummary, Delivery, JoinSpec, Lane, Outgoing, Payload, Transport,
     TransportError,
@@ -40,6 +39,7 @@ use super::{
 use crate::BoxFuture;
 use crate::envelope::Binding;
 use crate::error::{PublishError, SubscribeError};
+use crate::fnv::fnv;
 use crate::subject::SubjectPattern;
 
 /// Field naming the only group a replayed message is for (other groups skip it).
