@@ -17,6 +17,9 @@ use eventschema::{
 
 #[path = "order_event.rs"]
 mod order_event;
+#[path = "stats.rs"]
+mod stats;
+use stats::median;
 use order_event::OrderPlaced;
 
 #[derive(Debug, Parser)]
@@ -302,12 +305,6 @@ async fn through_bus(
         secs,
         p99_ms: clock.p99_ms(),
     })
-}
-
-/// The median of `values` (the upper one of an even count); 0 for none.
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,7 @@
 //! ack) with no runtime, in the same run.
 //!
 //! Run: `cargo build --release -p eventschema-bench && target/release/transport-load
-//! [--events N] [--publishers P] [--publish-only] [--nats-url nats://...]
+//! [--events N] [--rounds R] [--publishers P] [--publish-only] [--nats-url nats://...]
 //! [--redis-url redis://...] [--amqp-url amqp://...] [--watch-pid PID ...]`; each broker
 //! whose URL is set (flag or `NATS_URL`, `REDIS_URL`, `AMQP_URL`) is measured. Each row also
 //! reports the CPU time per event of this process and of the `--watch-pid` processes (the
@@ -24,7 +24,10 @@ use futures_util::StreamExt as _;
 
 #[path = "order_event.rs"]
 mod order_event;
+#[path = "stats.rs"]
+mod stats;
 use order_event::OrderPlaced;
+use stats::median;
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -40,6 +43,11 @@ struct Args {
     /// Partitions (ordering lanes) of the runtime's JetStream layout.
     #[arg(long, default_value_t = 16)]
     partitions: u32,
+    /// Raw and runtime pairs per broker, alternating which goes first; the summary gives
+    /// median rates and the median of the rounds' ratios (one pair is at the mercy of
+    /// whatever else the 2 cores are doing).
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
     /// Measure the publish phase alone (no consumer on either side).
     #[arg(long)]
     publish_only: bool,
@@ -638,12 +646,12 @@ async fn runtime_run(
     Ok(row)
 }
 
-fn print(rows: &[Row]) {
+fn print(rows: &[&Row]) {
     println!(
         "| scenario | events | seconds | events/s | vs raw | CPU µs/event (this process) | CPU µs/event (watched) |"
     );
     println!("| --- | --- | --- | --- | --- | --- | --- |");
-    let raw = rows.first().map(Row::rate).unwrap_or(1.0);
+    let raw = rows.first().map_or(1.0, |row| row.rate());
     for row in rows {
         println!(
             "| {} | {} | {:.2} | {:.0} | {:.0}% | {:.1} | {:.1} |",
@@ -658,50 +666,121 @@ fn print(rows: &[Row]) {
     }
 }
 
+/// Measures one broker: `--rounds` pairs of the raw client and the runtime (raw first in
+/// even rounds, the runtime first in odd ones, so neither always runs on a warmer broker),
+/// printed per round, then the medians when there was more than one round.
+async fn compare<Raw, Runtime>(
+    label: &str,
+    args: &Args,
+    raw: Raw,
+    runtime: Runtime,
+) -> anyhow::Result<()>
+where
+    Raw: AsyncFn() -> anyhow::Result<Row>,
+    Runtime: AsyncFn() -> anyhow::Result<Row>,
+{
+    let mut pairs: Vec<(Option<Row>, Row)> = Vec::new();
+    for round in 0..args.rounds.max(1) {
+        let pair = if args.runtime_only {
+            (None, runtime().await?)
+        } else if round % 2 == 0 {
+            let first = raw().await?;
+            (Some(first), runtime().await?)
+        } else {
+            let first = runtime().await?;
+            (Some(raw().await?), first)
+        };
+        pairs.push(pair);
+    }
+    println!(
+        "{label} ({} events, {} publishers, {} keys, {} partitions):",
+        args.events, args.publishers, args.keys, args.partitions
+    );
+    for (round, (raw, runtime)) in pairs.iter().enumerate() {
+        if pairs.len() > 1 {
+            println!("round {}:", round + 1);
+        }
+        let rows: Vec<&Row> = raw.iter().chain([runtime]).collect();
+        print(&rows);
+    }
+    let ratios: Vec<(f64, f64)> = pairs
+        .iter()
+        .filter_map(|(raw, runtime)| raw.as_ref().map(|raw| (raw, runtime)))
+        .map(|(raw, runtime)| (raw.rate(), runtime.rate()))
+        .collect();
+    if ratios.len() > 1 {
+        let per_event = |pick: fn(&Row) -> Duration, rows: Vec<&Row>| {
+            median(
+                rows.into_iter()
+                    .map(|row| Row::micros_per_event(pick(row), row.events))
+                    .collect(),
+            )
+        };
+        let raws: Vec<&Row> = pairs.iter().filter_map(|(raw, _)| raw.as_ref()).collect();
+        let runtimes: Vec<&Row> = pairs.iter().map(|(_, runtime)| runtime).collect();
+        println!(
+            "| {label}, median of {} rounds | raw events/s | runtime events/s | runtime vs raw (median of the rounds' ratios) | CPU µs/event process raw / runtime | CPU µs/event watched raw / runtime |",
+            ratios.len()
+        );
+        println!("| --- | --- | --- | --- | --- | --- |");
+        println!(
+            "| | {:.0} | {:.0} | {:.0}% (rounds: {}) | {:.1} / {:.1} | {:.1} / {:.1} |",
+            median(ratios.iter().map(|(raw, _)| *raw).collect()),
+            median(ratios.iter().map(|(_, runtime)| *runtime).collect()),
+            100.0 * median(ratios.iter().map(|(raw, rt)| rt / raw).collect()),
+            ratios
+                .iter()
+                .map(|(raw, rt)| format!("{:.0}%", 100.0 * rt / raw))
+                .collect::<Vec<_>>()
+                .join(", "),
+            per_event(|row| row.cpu, raws.clone()),
+            per_event(|row| row.cpu, runtimes.clone()),
+            per_event(|row| row.broker_cpu, raws),
+            per_event(|row| row.broker_cpu, runtimes),
+        );
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    if let Some(url) = args.nats_url.clone().filter(|u| !u.is_empty()) {
-        let mut rows = Vec::new();
-        if !args.runtime_only {
-            rows.push(raw_nats(&url, &args).await?);
+    let args = &args;
+    match args.nats_url.as_deref().filter(|u| !u.is_empty()) {
+        Some(url) => {
+            compare(
+                "NATS JetStream",
+                args,
+                async || raw_nats(url, args).await,
+                async || runtime_nats(url, args).await,
+            )
+            .await?
         }
-        rows.push(runtime_nats(&url, &args).await?);
-        println!(
-            "NATS JetStream ({} events, {} publishers, {} keys):",
-            args.events, args.publishers, args.keys
-        );
-        print(&rows);
-    } else {
-        eprintln!("NATS_URL not set: skipping NATS");
+        None => eprintln!("NATS_URL not set: skipping NATS"),
     }
-    if let Some(url) = args.redis_url.clone().filter(|u| !u.is_empty()) {
-        let mut rows = Vec::new();
-        if !args.runtime_only {
-            rows.push(raw_redis(&url, &args).await?);
+    match args.redis_url.as_deref().filter(|u| !u.is_empty()) {
+        Some(url) => {
+            compare(
+                "Redis Streams",
+                args,
+                async || raw_redis(url, args).await,
+                async || runtime_redis(url, args).await,
+            )
+            .await?
         }
-        rows.push(runtime_redis(&url, &args).await?);
-        println!(
-            "Redis Streams ({} events, {} publishers, {} keys):",
-            args.events, args.publishers, args.keys
-        );
-        print(&rows);
-    } else {
-        eprintln!("REDIS_URL not set: skipping Redis Streams");
+        None => eprintln!("REDIS_URL not set: skipping Redis Streams"),
     }
-    if let Some(url) = args.amqp_url.clone().filter(|u| !u.is_empty()) {
-        let mut rows = Vec::new();
-        if !args.runtime_only {
-            rows.push(raw_rabbit(&url, &args).await?);
+    match args.amqp_url.as_deref().filter(|u| !u.is_empty()) {
+        Some(url) => {
+            compare(
+                "RabbitMQ",
+                args,
+                async || raw_rabbit(url, args).await,
+                async || runtime_rabbit(url, args).await,
+            )
+            .await?
         }
-        rows.push(runtime_rabbit(&url, &args).await?);
-        println!(
-            "RabbitMQ ({} events, {} publishers, {} keys):",
-            args.events, args.publishers, args.keys
-        );
-        print(&rows);
-    } else {
-        eprintln!("AMQP_URL not set: skipping RabbitMQ");
+        None => eprintln!("AMQP_URL not set: skipping RabbitMQ"),
     }
     Ok(())
 }

@@ -31,7 +31,8 @@ use crate::metrics::{Handles, Metrics};
 use crate::retry::{BreakerConfig, CircuitBreaker, RetryPolicy};
 use crate::subject::SubjectPattern;
 use crate::transport::{
-    Acker, DeadLetterSummary, Delivery, InProcess, JoinSpec, Lane, Outgoing, Payload, Transport,
+    Acker, BinaryMessage, DeadLetterSummary, Delivery, InProcess, JoinSpec, Lane, Outgoing,
+    Payload, Transport,
 };
 use crate::validation::{CheckError, Invalid, InvalidReason, SchemaCatalog};
 
@@ -389,13 +390,18 @@ impl Bus {
         }
     }
 
-    /// Takes a binary-mode message off the wire (headers per `binding`).
-    pub async fn ingest_binary(
+    /// Takes a binary-mode message off the wire (headers per `binding`, owned or
+    /// borrowed, values as text or bytes).
+    pub async fn ingest_binary<N, V>(
         &self,
         binding: Binding,
-        headers: &[(String, String)],
+        headers: &[(N, V)],
         body: &[u8],
-    ) -> Result<PublishOutcome, PublishError> {
+    ) -> Result<PublishOutcome, PublishError>
+    where
+        N: AsRef<str> + Sync,
+        V: AsRef<[u8]> + Sync,
+    {
         match Envelope::from_binary(binding, headers, body, self.inner.config.max_event_bytes) {
             Ok(envelope) => self.dispatch(envelope, None, None, None).await,
             Err(error) => self.refuse_raw(body, &error, None).await,
@@ -1074,14 +1080,7 @@ impl Processor {
         } = delivery;
         let envelope = match payload {
             Payload::Trusted(envelope) => Ok(envelope),
-            Payload::Binary {
-                binding,
-                headers,
-                body,
-            } => self
-                .admit(binding, &headers, &body, redeliveries)
-                .await
-                .map(Arc::new),
+            Payload::Binary(message) => self.admit(&*message, redeliveries).await.map(Arc::new),
         };
         let mut acker = acker;
         let settle = match envelope {
@@ -1101,9 +1100,7 @@ impl Processor {
     /// lasts.
     async fn admit(
         &self,
-        binding: crate::envelope::Binding,
-        headers: &[(String, String)],
-        body: &[u8],
+        message: &dyn BinaryMessage,
         redeliveries: u32,
     ) -> Result<Envelope, Settle> {
         let refused = |invalid: &Invalid| {
@@ -1115,7 +1112,9 @@ impl Processor {
         };
         let bus = &self.bus;
         let limit = bus.inner.config.max_event_bytes;
-        let mut envelope = match Envelope::from_binary(binding, headers, body, limit) {
+        let body = message.body();
+        let headers = message.headers();
+        let mut envelope = match Envelope::from_binary(message.binding(), &headers, body, limit) {
             Ok(envelope) => envelope,
             Err(error) => {
                 if let Err(e) = bus.refuse_raw(body, &error, Some(&self.group)).await {

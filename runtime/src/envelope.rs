@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use chrono::{DateTime, Datelike as _, SecondsFormat, Timelike as _, Utc};
-use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
+use percent_encoding::{AsciiSet, CONTROLS, percent_decode, utf8_percent_encode};
 use serde_json::{Map, Value};
 
 use crate::error::EnvelopeError;
@@ -718,25 +718,34 @@ impl Envelope {
 
     /// Binary mode: attributes as headers for `binding`, data as the body.
     /// `datacontenttype` travels as the binding's content-type header.
-    pub fn to_binary(&self, binding: Binding) -> (Vec<(String, String)>, Vec<u8>) {
-        // Borrowed attributes and one allocation per name and value: this runs for every
-        // message a broker transport publishes.
+    ///
+    /// Names are static for the core attributes and the runtime's own extensions (no
+    /// allocation, and a client can take them as such); values are owned, ready to move
+    /// into the client's message.
+    pub fn to_binary(&self, binding: Binding) -> (Vec<(Cow<'static, str>, String)>, Vec<u8>) {
+        // Borrowed attributes and one allocation per value (and per unknown extension's
+        // name): this runs for every message a broker transport publishes.
         let prefix = binding.prefix();
         let mut headers = Vec::with_capacity(8 + self.extensions.len());
         self.each_attribute(|name, value| {
             if name == "datacontenttype" {
-                headers.push(("content-type".to_owned(), value.to_owned()));
+                headers.push((Cow::Borrowed("content-type"), value.to_owned()));
                 return;
             }
-            let value = if binding.percent_encodes() {
-                // Borrowed (no copy) when nothing needs encoding, the usual case.
+            let value = if binding.percent_encodes() && needs_header_encoding(value) {
                 Cow::from(utf8_percent_encode(value, HEADER_ENCODE)).into_owned()
             } else {
                 value.to_owned()
             };
-            let mut key = String::with_capacity(prefix.len() + name.len());
-            key.push_str(prefix);
-            key.push_str(name);
+            let key = match binding.static_header_name(name) {
+                Some(known) => Cow::Borrowed(known),
+                None => {
+                    let mut key = String::with_capacity(prefix.len() + name.len());
+                    key.push_str(prefix);
+                    key.push_str(name);
+                    Cow::Owned(key)
+                }
+            };
             headers.push((key, value));
         });
         (headers, self.data.clone().unwrap_or_default())
@@ -745,24 +754,36 @@ impl Envelope {
     /// Reads a binary-mode message. Header names are matched case-insensitively; headers
     /// without the binding's prefix are ignored. A content type starting with
     /// `application/cloudevents` means the body is a structured event instead.
-    pub fn from_binary(
+    ///
+    /// Headers may be borrowed from the broker's own message (`(&str, &[u8])`) or owned
+    /// (`(String, String)`); a value that is not UTF-8 (Kafka-style headers are bytes) is
+    /// refused by name rather than mangled.
+    pub fn from_binary<N, V>(
         binding: Binding,
-        headers: &[(String, String)],
+        headers: &[(N, V)],
         body: &[u8],
         limit: usize,
-    ) -> Result<Self, EnvelopeError> {
+    ) -> Result<Self, EnvelopeError>
+    where
+        N: AsRef<str>,
+        V: AsRef<[u8]>,
+    {
         let size = body.len()
             + headers
                 .iter()
-                .map(|(k, v)| k.len() + v.len())
+                .map(|(k, v)| k.as_ref().len() + v.as_ref().len())
                 .sum::<usize>();
         if size > limit {
             return Err(EnvelopeError::Oversized { size, limit });
         }
         let content_type = headers
             .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-            .map(|(_, v)| v.as_str());
+            .find(|(k, _)| k.as_ref().eq_ignore_ascii_case("content-type"))
+            .map(|(_, v)| {
+                std::str::from_utf8(v.as_ref())
+                    .map_err(|_| EnvelopeError::malformed("content-type", "not UTF-8"))
+            })
+            .transpose()?;
         if content_type.is_some_and(|ct| {
             ct.to_ascii_lowercase()
                 .starts_with("application/cloudevents")
@@ -775,6 +796,7 @@ impl Envelope {
         let mut attrs: Vec<(Cow<'_, str>, Option<Cow<'_, str>>)> =
             Vec::with_capacity(headers.len());
         for (key, value) in headers {
+            let (key, value) = (key.as_ref(), value.as_ref());
             // Case-insensitive prefix match without lowercasing every header name first.
             let Some(name) = key
                 .get(..prefix.len())
@@ -788,12 +810,16 @@ impl Envelope {
             } else {
                 Cow::Borrowed(name)
             };
-            let value = if binding.percent_encodes() {
-                percent_decode_str(value).decode_utf8().map_err(|_| {
+            let value = if binding.percent_encodes() && value.contains(&b'%') {
+                percent_decode(value).decode_utf8().map_err(|_| {
                     EnvelopeError::malformed(&name, "percent-decodes to invalid UTF-8")
                 })?
             } else {
-                Cow::Borrowed(value.as_str())
+                // Nothing to decode (the usual case): checked as UTF-8 and borrowed.
+                Cow::Borrowed(
+                    std::str::from_utf8(value)
+                        .map_err(|_| EnvelopeError::malformed(&name, "not UTF-8"))?,
+                )
             };
             validate_attribute_name(&name)?;
             attrs.push((name, Some(value)));
@@ -845,6 +871,14 @@ impl Envelope {
 /// non-ASCII is always encoded).
 const HEADER_ENCODE: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'%');
 
+/// Whether `value` holds a byte [`HEADER_ENCODE`] encodes. A plain loop over the bytes: the
+/// encoder's own walk costs several times more, and most values need nothing.
+fn needs_header_encoding(value: &str) -> bool {
+    value
+        .bytes()
+        .any(|b| !(b.is_ascii_graphic() && b != b'"' && b != b'%'))
+}
+
 /// A protocol binding's binary-mode header convention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Binding {
@@ -857,6 +891,55 @@ pub enum Binding {
     /// `cloudEvents_` application properties.
     Amqp,
 }
+
+/// [`Binding::static_header_name`] for the listed attribute names (literals: `concat!`
+/// builds each binding's names at compile time).
+macro_rules! static_header_names {
+    ($($name:literal),* $(,)?) => {
+        /// Every attribute name with a static header name, for the tests.
+        #[cfg(test)]
+        const STATIC_HEADER_ATTRIBUTES: &[&str] = &[$($name),*];
+
+        impl Binding {
+            /// `prefix + name` for the core attributes and the runtime's extensions,
+            /// without building it per message; `None` for any other name.
+            pub fn static_header_name(self, name: &str) -> Option<&'static str> {
+                match self {
+                    Binding::Http | Binding::Nats => match name {
+                        $($name => Some(concat!("ce-", $name)),)*
+                        _ => None,
+                    },
+                    Binding::Kafka => match name {
+                        $($name => Some(concat!("ce_", $name)),)*
+                        _ => None,
+                    },
+                    Binding::Amqp => match name {
+                        $($name => Some(concat!("cloudEvents_", $name)),)*
+                        _ => None,
+                    },
+                }
+            }
+        }
+    };
+}
+
+static_header_names!(
+    "id",
+    "source",
+    "specversion",
+    "type",
+    "dataschema",
+    "subject",
+    "time",
+    "correlationid",
+    "causationid",
+    "traceparent",
+    "tracestate",
+    "partitionkey",
+    "idempotencykey",
+    "schemaid",
+    "schemaversion",
+);
 
 impl Binding {
     pub fn prefix(self) -> &'static str {
@@ -1238,6 +1321,46 @@ mod tests {
             );
             let back = Envelope::from_binary(binding, &headers, &body, 1 << 20).unwrap();
             assert_eq!(back, e, "{binding:?}");
+        }
+    }
+
+    #[test]
+    fn static_header_names_are_the_prefixed_names() {
+        let runtime_extensions = [
+            ext::CORRELATION_ID,
+            ext::CAUSATION_ID,
+            ext::TRACEPARENT,
+            ext::TRACESTATE,
+            ext::PARTITION_KEY,
+            ext::IDEMPOTENCY_KEY,
+            ext::SCHEMA_ID,
+            ext::SCHEMA_VERSION,
+        ];
+        let core = CORE_NAMES.iter().filter(|n| **n != "datacontenttype");
+        for name in core.chain(runtime_extensions.iter()) {
+            assert!(STATIC_HEADER_ATTRIBUTES.contains(name), "{name} has no static name");
+        }
+        for binding in [Binding::Http, Binding::Nats, Binding::Kafka, Binding::Amqp] {
+            for name in STATIC_HEADER_ATTRIBUTES {
+                let expected = format!("{}{name}", binding.prefix());
+                assert_eq!(binding.static_header_name(name), Some(expected.as_str()));
+            }
+            assert_eq!(binding.static_header_name("myext"), None);
+        }
+        // Unknown extensions still travel under their prefixed name.
+        let mut e = Envelope::new("1", "/s", "t").unwrap();
+        e.set_extension("myext", "x").unwrap();
+        let (headers, _) = e.to_binary(Binding::Kafka);
+        assert!(headers.iter().any(|(k, v)| k == "ce_myext" && v == "x"));
+    }
+
+    proptest::proptest! {
+        /// The fast check agrees with the encoder: a value is copied as is exactly when
+        /// encoding would leave it unchanged.
+        #[test]
+        fn header_encoding_check_agrees_with_the_encoder(value in "[\\x00-\\x7f]{0,12}|(?s).{0,8}") {
+            let encoded = Cow::from(utf8_percent_encode(&value, HEADER_ENCODE));
+            proptest::prop_assert_eq!(needs_header_encoding(&value), encoded != value);
         }
     }
 

@@ -586,8 +586,10 @@ async fn keep_alive_holds_a_delivery_past_the_timeout(harness: &Harness, timeout
 /// The `seq` of a test event delivered in binary mode.
 fn seq_of(delivery: &eventschema::transport::Delivery) -> u64 {
     match &delivery.payload {
-        eventschema::transport::Payload::Binary { body, .. } => {
-            serde_json::from_slice::<OrderCreated>(body).unwrap().seq
+        eventschema::transport::Payload::Binary(message) => {
+            serde_json::from_slice::<OrderCreated>(message.body())
+                .unwrap()
+                .seq
         }
         other => panic!("not off a broker: {other:?}"),
     }

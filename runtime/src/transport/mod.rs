@@ -63,16 +63,65 @@ pub struct JoinSpec<'a> {
 }
 
 /// The message as it came off the transport.
-#[derive(Debug)]
 pub enum Payload {
     /// Validated by this bus's publisher in this process (in-process transport).
     Trusted(Arc<Envelope>),
     /// Binary-mode CloudEvent off a broker: decoded and validated before any handler.
-    Binary {
-        binding: Binding,
-        headers: Vec<(String, String)>,
-        body: Vec<u8>,
-    },
+    Binary(Arc<dyn BinaryMessage>),
+}
+
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Payload::Trusted(envelope) => f.debug_tuple("Trusted").field(envelope).finish(),
+            Payload::Binary(message) => f
+                .debug_struct("Binary")
+                .field("binding", &message.binding())
+                .field("headers", &message.headers())
+                .field("body_len", &message.body().len())
+                .finish(),
+        }
+    }
+}
+
+/// A binary-mode CloudEvent as the broker delivered it, read in place: the transport shares
+/// the message with its acker (a redelivery or a broker-side dead letter needs it again)
+/// and the bus borrows headers and body from it, instead of every delivery copying each
+/// header into owned strings.
+pub trait BinaryMessage: Send + Sync + 'static {
+    /// The header convention the message follows.
+    fn binding(&self) -> Binding;
+    /// Every header as sent: name and raw value (checked as UTF-8 by the reader), in any
+    /// order; headers that are not the event's (a transport's own) may be left out.
+    fn headers(&self) -> Vec<(&str, &[u8])>;
+    /// The event's data.
+    fn body(&self) -> &[u8];
+}
+
+/// A binary-mode message held in owned strings: for brokers whose headers must be
+/// converted to text first (AMQP's typed field tables) and for callers holding pairs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedBinary {
+    pub binding: Binding,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl BinaryMessage for OwnedBinary {
+    fn binding(&self) -> Binding {
+        self.binding
+    }
+
+    fn headers(&self) -> Vec<(&str, &[u8])> {
+        self.headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_bytes()))
+            .collect()
+    }
+
+    fn body(&self) -> &[u8] {
+        &self.body
+    }
 }
 
 /// What the bus recorded when it dead-lettered a delivery, for a broker that keeps its

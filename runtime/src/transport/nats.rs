@@ -23,6 +23,7 @@
 //! window. The client reconnects by itself with backoff; a pull request cut by a reconnect
 //! is settled like a takeover (wait for its messages to come back) before pulling on.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -37,7 +38,9 @@ use bytes::Bytes;
 use futures_util::{FutureExt as _, StreamExt as _};
 use tokio::sync::watch;
 
-use super::{Acker, Delivery, JoinSpec, Lane, Outgoing, Payload, Transport, TransportError};
+use super::{
+    Acker, BinaryMessage, Delivery, JoinSpec, Lane, Outgoing, Payload, Transport, TransportError,
+};
 use crate::BoxFuture;
 use crate::envelope::{Binding, ext};
 use crate::error::{PublishError, SubscribeError};
@@ -89,6 +92,8 @@ pub struct NatsTransport {
     client: async_nats::Client,
     js: jetstream::Context,
     config: NatsConfig,
+    /// `{prefix}.{partition}.` per partition: a message's subject is its root and its type.
+    subject_roots: Vec<String>,
     owners: kv::Store,
     /// Durable consumers this transport joined (what `flush` waits on).
     joined: Mutex<Vec<String>>,
@@ -157,9 +162,13 @@ impl NatsTransport {
         .await
         .map_err(|e| TransportError::Setup(e.to_string()))?;
         let owners = owners_bucket(&js, &config).await?;
+        let subject_roots = (0..config.partitions)
+            .map(|partition| format!("{}.{partition}.", config.prefix))
+            .collect();
         Ok(NatsTransport {
             client,
             js,
+            subject_roots,
             config,
             owners,
             joined: Mutex::new(Vec::new()),
@@ -245,37 +254,57 @@ async fn owners_bucket(
         .map_err(|e| TransportError::Setup(format!("ownership bucket: {e}")))
 }
 
-/// The header map of a binary-mode message, taking the strings over (no copies). The
-/// client's infallible conversions panic on a line break; the fallible ones refuse it here
-/// (a percent-encoded `ce-` value has none; a content type could).
-fn headers_of(pairs: Vec<(String, String)>) -> Result<HeaderMap, TransportError> {
+/// Whether a header value would break the NATS header block (the client's infallible
+/// conversion panics on it). A byte walk: the client's own check decodes every `char`.
+fn has_line_break(value: &str) -> bool {
+    value.bytes().any(|b| b == b'\r' || b == b'\n')
+}
+
+/// The header map of a binary-mode message, taking the values over (no copies); the
+/// names of the core attributes and the runtime's extensions are static (no allocation,
+/// no parsing). The client's infallible conversions panic on a line break; it is refused
+/// here (a percent-encoded `ce-` value has none; a content type could).
+fn headers_of(pairs: Vec<(Cow<'static, str>, String)>) -> Result<HeaderMap, TransportError> {
     pairs
         .into_iter()
         .map(|(name, value)| {
-            if value.contains(['\r', '\n']) {
+            if has_line_break(&value) {
                 return Err(TransportError::Publish(format!(
                     "header `{name}` holds a line break"
                 )));
             }
-            let name = HeaderName::try_from(name)
-                .map_err(|e| TransportError::Publish(format!("header name: {e}")))?;
+            let name = match name {
+                Cow::Borrowed(known) => HeaderName::from_static(known),
+                Cow::Owned(name) => HeaderName::try_from(name)
+                    .map_err(|e| TransportError::Publish(format!("header name: {e}")))?,
+            };
             Ok((name, HeaderValue::from(value)))
         })
         .collect()
 }
 
-fn header_value(value: &str) -> Result<HeaderValue, TransportError> {
-    value
-        .parse()
-        .map_err(|e| TransportError::Publish(format!("header value: {e}")))
+/// A header value the transport built itself (group name, message id).
+fn header_value(value: String) -> Result<HeaderValue, TransportError> {
+    if has_line_break(&value) {
+        return Err(TransportError::Publish(
+            "header value holds a line break".into(),
+        ));
+    }
+    Ok(HeaderValue::from(value))
 }
 
 /// `Nats-Msg-Id` for an envelope: its idempotency key, else `source` and `id`.
 fn message_id(envelope: &crate::envelope::Envelope) -> String {
-    match envelope.extension(ext::IDEMPOTENCY_KEY) {
-        Some(key) => format!("k:{key}"),
-        None => format!("e:{} {}", envelope.source(), envelope.id()),
+    // Pushed, not `format!`ed: this runs for every message.
+    let parts = match envelope.extension(ext::IDEMPOTENCY_KEY) {
+        Some(key) => ["k:", key, "", ""],
+        None => ["e:", envelope.source(), " ", envelope.id()],
+    };
+    let mut id = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        id.push_str(part);
     }
+    id
 }
 
 impl Transport for NatsTransport {
@@ -286,20 +315,27 @@ impl Transport for NatsTransport {
     fn publish<'a>(&'a self, message: Outgoing<'a>) -> BoxFuture<'a, Result<usize, PublishError>> {
         Box::pin(async move {
             let envelope = message.envelope;
-            let subject = format!(
-                "{}.{}.{}",
-                self.config.prefix,
-                self.partition(message.key),
-                envelope.ty()
-            );
+            let partition = self.partition(message.key);
+            let root = self
+                .subject_roots
+                .get(partition as usize)
+                .ok_or_else(|| {
+                    TransportError::Publish(format!("partition {partition} out of range"))
+                })?;
+            let mut subject = String::with_capacity(root.len() + envelope.ty().len());
+            subject.push_str(root);
+            subject.push_str(envelope.ty());
             let (pairs, body) = envelope.to_binary(Binding::Nats);
             let mut headers = headers_of(pairs)?;
             // Added to the map, not with the builder's `message_id`: `headers()` would
             // replace the whole map, the id with it (so nothing was deduplicated).
             match message.only_group {
                 // A replay must not be dropped as a duplicate of the original send.
-                Some(group) => headers.insert(GROUP_HEADER, header_value(group)?),
-                None => headers.insert(NATS_MESSAGE_ID, header_value(&message_id(envelope))?),
+                Some(group) => headers.insert(
+                    HeaderName::from_static(GROUP_HEADER),
+                    header_value(group.to_owned())?,
+                ),
+                None => headers.insert(NATS_MESSAGE_ID, header_value(message_id(envelope))?),
             }
             let publish = jetstream::message::PublishMessage::build()
                 .payload(body.into())
@@ -535,7 +571,7 @@ impl Ownership {
 /// A delivery handed back for a later retry: the owning lane redelivers it after the delay,
 /// before anything read after it, so its key's order holds.
 struct Redo {
-    message: jetstream::Message,
+    message: Arc<jetstream::Message>,
     redeliveries: u32,
     delay: Duration,
 }
@@ -597,7 +633,7 @@ impl NatsLane {
     /// The delivery for a message, or `None` (acked and skipped) if it is not for us.
     async fn admit(
         &self,
-        message: jetstream::Message,
+        message: Arc<jetstream::Message>,
         redeliveries: Option<u32>,
     ) -> Option<Delivery> {
         let redeliveries = redeliveries.unwrap_or_else(|| {
@@ -606,32 +642,22 @@ impl NatsLane {
                 .map(|i| u32::try_from(i.delivered.saturating_sub(1)).unwrap_or(0))
                 .unwrap_or(0)
         });
-        let mut headers = Vec::new();
-        let mut for_us = true;
-        if let Some(map) = &message.headers {
-            for (name, values) in map.iter() {
-                let name: &str = name.as_ref();
-                for value in values {
-                    if name == GROUP_HEADER {
-                        for_us = value.as_str() == self.group;
-                    }
-                    // Copies, not `to_string()`: the formatting machinery cost more than
-                    // the copy.
-                    headers.push((name.to_owned(), value.as_str().to_owned()));
-                }
-            }
-        }
+        // A walk, not `get`: a lookup hashes and copies the name.
+        let for_us = message
+            .headers
+            .iter()
+            .flat_map(|map| map.iter())
+            .filter(|(name, _)| AsRef::<str>::as_ref(name) == GROUP_HEADER)
+            .flat_map(|(_, values)| values)
+            .all(|group| group.as_str() == self.group);
         let ty = message.subject.splitn(3, '.').nth(2).unwrap_or_default();
         if !for_us || !self.patterns.iter().any(|p| p.matches(ty)) {
             settle(&message, AckKind::Ack).await;
             return None;
         }
         Some(Delivery {
-            payload: Payload::Binary {
-                binding: Binding::Nats,
-                headers,
-                body: message.payload.to_vec(),
-            },
+            // Shared with the acker, not copied: the bus reads the headers in place.
+            payload: Payload::Binary(message.clone()),
             redeliveries,
             acker: Box::new(NatsAcker {
                 message,
@@ -720,10 +746,10 @@ impl NatsLane {
         // Dropping the request unsubscribes: nothing more is delivered to it.
         self.pull = None;
         let redo = self.redo.lock().ok().and_then(|mut r| r.take());
-        let held: Vec<jetstream::Message> = redo
+        let held: Vec<Arc<jetstream::Message>> = redo
             .map(|r| r.message)
             .into_iter()
-            .chain(self.buffer.drain(..))
+            .chain(self.buffer.drain(..).map(Arc::new))
             .collect();
         for message in &held {
             settle(message, AckKind::Nak(None)).await;
@@ -876,7 +902,7 @@ impl Lane for NatsLane {
                 match self.step().await {
                     Ok(Some(message)) => {
                         backoff = Duration::from_millis(50);
-                        if let Some(delivery) = self.admit(message, None).await {
+                        if let Some(delivery) = self.admit(Arc::new(message), None).await {
                             return Some(delivery);
                         }
                     }
@@ -892,8 +918,31 @@ impl Lane for NatsLane {
     }
 }
 
+impl BinaryMessage for jetstream::Message {
+    fn binding(&self) -> Binding {
+        Binding::Nats
+    }
+
+    fn headers(&self) -> Vec<(&str, &[u8])> {
+        let Some(map) = &self.headers else {
+            return Vec::new();
+        };
+        let mut pairs = Vec::with_capacity(map.len());
+        for (name, values) in map.iter() {
+            for value in values {
+                pairs.push((name.as_ref(), value.as_str().as_bytes()));
+            }
+        }
+        pairs
+    }
+
+    fn body(&self) -> &[u8] {
+        &self.payload
+    }
+}
+
 struct NatsAcker {
-    message: jetstream::Message,
+    message: Arc<jetstream::Message>,
     redeliveries: u32,
     redo: Arc<Mutex<Option<Redo>>>,
     owner: Arc<Ownership>,

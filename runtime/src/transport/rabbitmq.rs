@@ -74,7 +74,9 @@ use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
 use tokio::sync::watch;
 
-use super::{Acker, Delivery, JoinSpec, Lane, Outgoing, Payload, Transport, TransportError};
+use super::{
+    Acker, Delivery, JoinSpec, Lane, Outgoing, OwnedBinary, Payload, Transport, TransportError,
+};
 use crate::BoxFuture;
 use crate::envelope::Binding;
 use crate::error::{PublishError, SubscribeError};
@@ -531,7 +533,7 @@ fn message(envelope: &crate::envelope::Envelope) -> (BasicProperties, Vec<u8>) {
         if name == "content-type" {
             properties = properties.with_content_type(value.as_str().into());
         } else {
-            headers.insert(name.as_str().into(), AMQPValue::LongString(value.into()));
+            headers.insert(name.as_ref().into(), AMQPValue::LongString(value.into()));
         }
     }
     (properties.with_headers(headers), body)
@@ -676,11 +678,9 @@ async fn send_acks(pending: &Mutex<PendingAcks>) {
     drop(done);
 }
 
-/// A delivery's content, kept by its acker for a later retry.
-struct Message {
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
+/// A delivery's content (its AMQP headers converted to text once), shared by the payload
+/// and the acker, which keeps it for a later retry.
+type Message = Arc<OwnedBinary>;
 
 /// A delivery given back for a later retry: the same lane hands it out again.
 struct Redo {
@@ -771,11 +771,7 @@ impl RabbitLane {
             ..
         } = redo;
         Delivery {
-            payload: Payload::Binary {
-                binding: Binding::Amqp,
-                headers: message.headers.clone(),
-                body: message.body.clone(),
-            },
+            payload: Payload::Binary(message.clone()),
             redeliveries,
             acker: Box::new(RabbitAcker {
                 message,
@@ -823,10 +819,11 @@ impl RabbitLane {
             return None;
         }
         Some(self.delivery(Redo {
-            message: Message {
+            message: Arc::new(OwnedBinary {
+                binding: Binding::Amqp,
                 headers,
                 body: delivery.data,
-            },
+            }),
             acker: delivery.acker,
             redeliveries,
             delay: Duration::ZERO,

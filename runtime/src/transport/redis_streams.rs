@@ -33,8 +33,8 @@ use redis::streams::{StreamAutoClaimReply, StreamId};
 use tokio::sync::watch;
 
 use super::{
-    Acker, DeadLetterSummary, Delivery, JoinSpec, Lane, Outgoing, Payload, Transport,
-    TransportError,
+    Acker, BinaryMessage, DeadLetterSummary, Delivery, JoinSpec, Lane, Outgoing, Payload,
+    Transport, TransportError,
 };
 use crate::BoxFuture;
 use crate::envelope::Binding;
@@ -116,6 +116,8 @@ pub struct RedisStreamsTransport {
     client: redis::Client,
     conn: ConnectionManager,
     config: RedisStreamsConfig,
+    /// Each partition's stream key, built once (publishing needs one per message).
+    streams: Vec<String>,
     joined: Mutex<Vec<(String, u32)>>,
     closed: watch::Sender<bool>,
 }
@@ -154,9 +156,11 @@ impl RedisStreamsTransport {
         let client = redis::Client::open(config.url.as_str())
             .map_err(|e| TransportError::Config(e.to_string()))?;
         let conn = connect(&client, Duration::from_secs(5)).await?;
+        let streams = (0..config.partitions).map(|p| config.stream(p)).collect();
         Ok(RedisStreamsTransport {
             client,
             conn,
+            streams,
             config,
             joined: Mutex::new(Vec::new()),
             closed: watch::channel(false).0,
@@ -227,14 +231,17 @@ impl Transport for RedisStreamsTransport {
             let partition =
                 (fnv(message.key.as_bytes()) % u64::from(self.config.partitions)) as u32;
             let (headers, body) = message.envelope.to_binary(Binding::Kafka);
+            let stream = self.streams.get(partition as usize).ok_or_else(|| {
+                TransportError::Publish(format!("partition {partition} out of range"))
+            })?;
             let mut cmd = redis::cmd("XADD");
-            cmd.arg(self.config.stream(partition));
+            cmd.arg(stream);
             if let Some(max) = self.config.max_len {
                 cmd.arg("MAXLEN").arg("~").arg(max);
             }
             cmd.arg("*");
             for (name, value) in headers {
-                cmd.arg(name).arg(value);
+                cmd.arg(name.as_ref()).arg(value);
             }
             if let Some(group) = message.only_group {
                 cmd.arg(GROUP_FIELD).arg(group);
@@ -365,6 +372,14 @@ impl Entry {
         Some(Entry { id, fields })
     }
 
+    /// The entry's id, taken over when nothing else holds the entry (the usual case by the
+    /// time it is acked), else copied.
+    fn into_id(entry: Arc<Entry>) -> String {
+        Arc::try_unwrap(entry)
+            .map(|entry| entry.id)
+            .unwrap_or_else(|shared| shared.id.clone())
+    }
+
     fn from_stream_id(entry: StreamId) -> Entry {
         let mut fields: Vec<(String, Vec<u8>)> = entry
             .map
@@ -377,6 +392,25 @@ impl Entry {
             id: entry.id,
             fields,
         }
+    }
+}
+
+impl BinaryMessage for Entry {
+    fn binding(&self) -> Binding {
+        Binding::Kafka
+    }
+
+    /// The fields but the data and the transport's own group field.
+    fn headers(&self) -> Vec<(&str, &[u8])> {
+        self.fields
+            .iter()
+            .filter(|(name, _)| name != DATA_FIELD && name != GROUP_FIELD)
+            .map(|(name, value)| (name.as_str(), value.as_slice()))
+            .collect()
+    }
+
+    fn body(&self) -> &[u8] {
+        self.field(DATA_FIELD).unwrap_or_default()
     }
 }
 
@@ -419,7 +453,7 @@ fn read_entries(reply: Value, out: &mut VecDeque<Entry>) {
 
 /// A delivery handed back for a later retry: the same lane redelivers it.
 struct Redo {
-    entry: Entry,
+    entry: Arc<Entry>,
     redeliveries: u32,
     delay: Duration,
 }
@@ -591,7 +625,7 @@ impl RedisLane {
     }
 
     /// The delivery for an entry, or `None` (acked and skipped) if it is not for us.
-    async fn admit(&mut self, entry: Entry, redeliveries: u32) -> Option<Delivery> {
+    async fn admit(&mut self, entry: Arc<Entry>, redeliveries: u32) -> Option<Delivery> {
         let for_us = entry
             .field(GROUP_FIELD)
             .is_none_or(|g| g == self.shared.group.as_bytes());
@@ -603,25 +637,13 @@ impl RedisLane {
             || ty.is_empty();
         if !for_us || !matches {
             if let Ok(mut acks) = self.shared.acks.lock() {
-                acks.push(entry.id);
+                acks.push(Entry::into_id(entry));
             }
             return None;
         }
-        let mut headers = Vec::with_capacity(entry.fields.len());
-        let mut body = Vec::new();
-        for (name, value) in &entry.fields {
-            match name.as_str() {
-                DATA_FIELD => body.clone_from(value),
-                GROUP_FIELD => {}
-                _ => headers.push((name.clone(), String::from_utf8_lossy(value).into_owned())),
-            }
-        }
         Some(Delivery {
-            payload: Payload::Binary {
-                binding: Binding::Kafka,
-                headers,
-                body,
-            },
+            // Shared with the acker, not copied: the bus reads the fields in place.
+            payload: Payload::Binary(entry.clone()),
             redeliveries,
             acker: Box::new(RedisAcker {
                 conn: self.conn.clone(),
@@ -671,7 +693,7 @@ impl Lane for RedisLane {
                 match step.await {
                     Ok(Some((entry, redeliveries))) => {
                         backoff = Duration::from_millis(50);
-                        if let Some(delivery) = self.admit(entry, redeliveries).await {
+                        if let Some(delivery) = self.admit(Arc::new(entry), redeliveries).await {
                             return Some(delivery);
                         }
                     }
@@ -698,7 +720,7 @@ impl Lane for RedisLane {
 struct RedisAcker {
     conn: ConnectionManager,
     shared: Arc<Shared>,
-    entry: Entry,
+    entry: Arc<Entry>,
     redeliveries: u32,
     redo: Arc<Mutex<Option<Redo>>>,
     rescan: Arc<AtomicBool>,
@@ -707,7 +729,7 @@ struct RedisAcker {
 impl Acker for RedisAcker {
     fn ack(self: Box<Self>) -> BoxFuture<'static, ()> {
         if let Ok(mut acks) = self.shared.acks.lock() {
-            acks.push(self.entry.id);
+            acks.push(Entry::into_id(self.entry));
         }
         Box::pin(std::future::ready(()))
     }
