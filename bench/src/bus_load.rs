@@ -19,8 +19,8 @@ use eventschema::{
 mod order_event;
 #[path = "stats.rs"]
 mod stats;
-use stats::median;
 use order_event::OrderPlaced;
+use stats::median;
 
 #[derive(Debug, Parser)]
 struct Args {

@@ -723,19 +723,33 @@ impl Envelope {
     /// allocation, and a client can take them as such); values are owned, ready to move
     /// into the client's message.
     pub fn to_binary(&self, binding: Binding) -> (Vec<(Cow<'static, str>, String)>, Vec<u8>) {
-        // Borrowed attributes and one allocation per value (and per unknown extension's
-        // name): this runs for every message a broker transport publishes.
-        let prefix = binding.prefix();
         let mut headers = Vec::with_capacity(8 + self.extensions.len());
+        self.each_binary_header(binding, |name, value| {
+            headers.push((name, value.into_owned()));
+        });
+        (headers, self.data.clone().unwrap_or_default())
+    }
+
+    /// [`Envelope::to_binary`]'s headers without copying the values: each is borrowed
+    /// unless the binding had to percent-encode it. For clients that copy headers into
+    /// their own buffer anyway (the body is [`Envelope::data`]).
+    pub fn each_binary_header<'s>(
+        &'s self,
+        binding: Binding,
+        mut f: impl FnMut(Cow<'static, str>, Cow<'s, str>),
+    ) {
+        // This runs for every message a broker transport publishes: borrowed attributes,
+        // an allocation only for an encoded value or an unknown extension's name.
+        let prefix = binding.prefix();
         self.each_attribute(|name, value| {
             if name == "datacontenttype" {
-                headers.push((Cow::Borrowed("content-type"), value.to_owned()));
+                f(Cow::Borrowed("content-type"), Cow::Borrowed(value));
                 return;
             }
             let value = if binding.percent_encodes() && needs_header_encoding(value) {
-                Cow::from(utf8_percent_encode(value, HEADER_ENCODE)).into_owned()
+                Cow::from(utf8_percent_encode(value, HEADER_ENCODE))
             } else {
-                value.to_owned()
+                Cow::Borrowed(value)
             };
             let key = match binding.static_header_name(name) {
                 Some(known) => Cow::Borrowed(known),
@@ -746,9 +760,8 @@ impl Envelope {
                     Cow::Owned(key)
                 }
             };
-            headers.push((key, value));
+            f(key, value);
         });
-        (headers, self.data.clone().unwrap_or_default())
     }
 
     /// Reads a binary-mode message. Header names are matched case-insensitively; headers
@@ -1338,7 +1351,10 @@ mod tests {
         ];
         let core = CORE_NAMES.iter().filter(|n| **n != "datacontenttype");
         for name in core.chain(runtime_extensions.iter()) {
-            assert!(STATIC_HEADER_ATTRIBUTES.contains(name), "{name} has no static name");
+            assert!(
+                STATIC_HEADER_ATTRIBUTES.contains(name),
+                "{name} has no static name"
+            );
         }
         for binding in [Binding::Http, Binding::Nats, Binding::Kafka, Binding::Amqp] {
             for name in STATIC_HEADER_ATTRIBUTES {

@@ -316,12 +316,9 @@ impl Transport for NatsTransport {
         Box::pin(async move {
             let envelope = message.envelope;
             let partition = self.partition(message.key);
-            let root = self
-                .subject_roots
-                .get(partition as usize)
-                .ok_or_else(|| {
-                    TransportError::Publish(format!("partition {partition} out of range"))
-                })?;
+            let root = self.subject_roots.get(partition as usize).ok_or_else(|| {
+                TransportError::Publish(format!("partition {partition} out of range"))
+            })?;
             let mut subject = String::with_capacity(root.len() + envelope.ty().len());
             subject.push_str(root);
             subject.push_str(envelope.ty());
@@ -474,6 +471,14 @@ enum Owned {
 const RELEASED: &[u8] = b"released";
 
 impl Ownership {
+    /// Held and renewed within a quarter of the TTL: what almost every message finds, told
+    /// without a round trip (or an await) so the lane's per-message future stays small.
+    fn fresh(&self) -> bool {
+        self.state
+            .try_lock()
+            .is_ok_and(|state| state.revision.is_some() && state.renewed.elapsed() < self.ttl / 4)
+    }
+
     /// Renews ownership when a quarter of the TTL has passed, or tries to take it.
     async fn check(&self) -> Result<Owned, TransportError> {
         let mut state = self.state.lock().await;
@@ -652,7 +657,7 @@ impl NatsLane {
             .all(|group| group.as_str() == self.group);
         let ty = message.subject.splitn(3, '.').nth(2).unwrap_or_default();
         if !for_us || !self.patterns.iter().any(|p| p.matches(ty)) {
-            settle(&message, AckKind::Ack).await;
+            Box::pin(settle(&message, AckKind::Ack)).await;
             return None;
         }
         Some(Delivery {
@@ -808,12 +813,20 @@ impl NatsLane {
 
     /// One step towards the next message; `Ok(None)`: nothing yet, call again.
     async fn step(&mut self) -> Result<Option<jetstream::Message>, TransportError> {
+        // Everything but the last await is rare (a renewal, a takeover, a new pull request)
+        // and boxed: `next` is boxed per message, and its size is that of its largest
+        // await; a large box costs glibc's allocator thousands of instructions.
         let setup = |e: &dyn std::fmt::Display| TransportError::Setup(e.to_string());
-        match self.owner.check().await? {
+        let owned = if self.owner.fresh() {
+            Owned::Still
+        } else {
+            Box::pin(self.owner.check()).await?
+        };
+        match owned {
             Owned::No => {
                 self.drop_held();
                 let wait = self.tick().min(Duration::from_millis(500));
-                self.pause(wait).await;
+                Box::pin(self.pause(wait)).await;
                 return Ok(None);
             }
             Owned::Taken { clean } => {
@@ -824,7 +837,9 @@ impl NatsLane {
             Owned::Still => {}
         }
         if self.settle {
-            let info = self.consumer.get_info().await.map_err(|e| setup(&e))?;
+            let info = Box::pin(self.consumer.get_info())
+                .await
+                .map_err(|e| setup(&e))?;
             self.settle = false;
             if info.num_ack_pending > 0 {
                 if std::mem::take(&mut self.settle_wait) {
@@ -841,18 +856,20 @@ impl NatsLane {
             let now = tokio::time::Instant::now();
             if now < until {
                 let wait = (until - now).min(self.tick());
-                self.pause(wait).await;
+                Box::pin(self.pause(wait)).await;
                 return Ok(None);
             }
             self.hold_until = None;
         }
         if let Some(backlog) = self.backlog.take() {
-            self.gather(backlog).await?;
+            Box::pin(self.gather(backlog)).await?;
         }
         if let Some(message) = self.buffer.pop_front() {
             return Ok(Some(message));
         }
-        self.ensure_pull().await?;
+        if self.pull.is_none() {
+            Box::pin(self.ensure_pull()).await?;
+        }
         let Some(pull) = &mut self.pull else {
             return Ok(None);
         };
@@ -880,12 +897,12 @@ impl Lane for NatsLane {
             let mut backoff = Duration::from_millis(50);
             loop {
                 if *self.closed.borrow() {
-                    self.release().await;
+                    Box::pin(self.release()).await;
                     return None;
                 }
                 let redo = self.redo.lock().ok().and_then(|mut r| r.take());
                 if let Some(redo) = redo {
-                    if self.hold(&redo).await {
+                    if Box::pin(self.hold(&redo)).await {
                         if let Some(delivery) =
                             self.admit(redo.message, Some(redo.redeliveries)).await
                         {
@@ -909,7 +926,7 @@ impl Lane for NatsLane {
                     Ok(None) => {}
                     Err(error) => {
                         tracing::warn!(%error, "pull consumer failed; retrying");
-                        self.pause(backoff).await;
+                        Box::pin(self.pause(backoff)).await;
                         backoff = (backoff * 2).min(Duration::from_secs(5));
                     }
                 }
