@@ -1381,6 +1381,26 @@ mod tests {
     }
 
     #[test]
+    fn binary_values_that_are_not_utf8_are_refused_by_name() {
+        let mut headers: Vec<(&str, &[u8])> = vec![
+            ("ce_specversion", b"1.0"),
+            ("ce_id", b"1"),
+            ("ce_source", b"/s"),
+            ("ce_type", b"t"),
+            // Not ours: never read, so never refused.
+            ("x-other", b"\xff"),
+        ];
+        assert!(Envelope::from_binary(Binding::Kafka, &headers, b"", 1 << 20).is_ok());
+        headers.push(("ce_note", b"caf\xe9"));
+        let error = Envelope::from_binary(Binding::Kafka, &headers, b"", 1 << 20).unwrap_err();
+        assert!(error.to_string().contains("note"), "{error}");
+        headers.pop();
+        headers.push(("content-type", b"\xfe"));
+        let error = Envelope::from_binary(Binding::Kafka, &headers, b"", 1 << 20).unwrap_err();
+        assert!(error.to_string().contains("content-type"), "{error}");
+    }
+
+    #[test]
     fn http_headers_are_percent_encoded() {
         let mut e = Envelope::new("1", "/s", "t").unwrap();
         e.set_subject("caf\u{e9} 100% \"x\"").unwrap();

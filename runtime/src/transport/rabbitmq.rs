@@ -785,8 +785,10 @@ impl RabbitLane {
         }
     }
 
-    /// The delivery for a message, or `None` (acked and skipped) if it is not for us.
-    async fn admit(&self, delivery: lapin::message::Delivery) -> Option<Delivery> {
+    /// The delivery for a message, or `Err(flush)` if it is not for us: acked with the
+    /// lane's next batch, which is due now if `flush`. Not async: the lane's per-message
+    /// future would have to hold the whole AMQP delivery across an await.
+    fn admit(&self, delivery: lapin::message::Delivery) -> Result<Delivery, bool> {
         let properties = &delivery.properties;
         let mut headers = Vec::new();
         let mut redeliveries = u32::from(delivery.redelivered);
@@ -813,12 +815,9 @@ impl RabbitLane {
                 .acks
                 .lock()
                 .map(|mut acks| acks.push(delivery.acker, Unsettled::new(&self.unsettled)));
-            if pending.is_ok_and(|n| n >= self.ack_batch()) {
-                send_acks(&self.acks).await;
-            }
-            return None;
+            return Err(pending.is_ok_and(|n| n >= self.ack_batch()));
         }
-        Some(self.delivery(Redo {
+        Ok(self.delivery(Redo {
             message: Arc::new(OwnedBinary {
                 binding: Binding::Amqp,
                 headers,
@@ -854,12 +853,15 @@ impl RabbitLane {
 
 impl Lane for RabbitLane {
     fn next(&mut self) -> BoxFuture<'_, Option<Delivery>> {
+        // The rare awaits (stop, retry delay, resubscribe, back-off, acks) are boxed: this
+        // future is boxed per message, and a large box costs glibc's allocator thousands
+        // of instructions.
         Box::pin(async move {
             loop {
                 if *self.closed.borrow() {
                     // Whatever is unacked (a held retry, read-ahead) goes back to the queue.
                     self.redo.lock().ok().and_then(|mut r| r.take());
-                    self.stop().await;
+                    Box::pin(self.stop()).await;
                     return None;
                 }
                 let redo = self.redo.lock().ok().and_then(|mut r| r.take());
@@ -869,19 +871,19 @@ impl Lane for RabbitLane {
                         continue;
                     }
                     let delay = redo.delay;
-                    send_acks(&self.acks).await;
-                    if !self.pause(delay).await {
+                    Box::pin(send_acks(&self.acks)).await;
+                    if !Box::pin(self.pause(delay)).await {
                         continue;
                     }
                     return Some(self.delivery(redo));
                 }
                 let consumer = match &mut self.consumer {
                     Some((_, consumer)) => consumer,
-                    None => match self.subscribe().await {
+                    None => match Box::pin(self.subscribe()).await {
                         Ok(subscribed) => &mut self.consumer.insert(subscribed).1,
                         Err(error) => {
                             tracing::warn!(%error, queue = %self.queue, "consuming failed; retrying");
-                            self.back_off().await;
+                            Box::pin(self.back_off()).await;
                             continue;
                         }
                     },
@@ -889,39 +891,78 @@ impl Lane for RabbitLane {
                 // Nothing ready: ack what is done before waiting (see the module docs).
                 let item = match consumer.next().now_or_never() {
                     Some(item) => item,
-                    None => {
-                        send_acks(&self.acks).await;
-                        let Some((channel, consumer)) = &mut self.consumer else {
-                            continue;
-                        };
-                        tokio::select! {
-                            item = consumer.next() => item,
-                            _ = self.closed.wait_for(|closed| *closed) => continue,
-                            // Handled below like a cancelled consumer: subscribe again.
-                            () = lost(channel) => None,
-                        }
-                    }
+                    None => match Box::pin(self.wait_next()).await {
+                        Some(item) => item,
+                        None => continue,
+                    },
                 };
-                match item {
-                    Some(Ok(delivery)) => {
-                        self.backoff = None;
-                        if let Some(delivery) = self.admit(delivery).await {
-                            return Some(delivery);
-                        }
-                    }
-                    Some(Err(error)) => {
-                        tracing::warn!(%error, queue = %self.queue, "consumer failed; reconnecting");
-                        self.consumer = None;
-                        self.back_off().await;
-                    }
-                    None => {
-                        tracing::warn!(queue = %self.queue, "consumer cancelled; consuming again");
-                        self.consumer = None;
-                        self.back_off().await;
-                    }
+                let settle = self.take(item);
+                match settle {
+                    Ok(delivery) => return Some(delivery),
+                    Err(Skipped::FlushAcks) => Box::pin(send_acks(&self.acks)).await,
+                    Err(Skipped::Quiet) => {}
+                    Err(Skipped::Resubscribe) => Box::pin(self.back_off()).await,
                 }
             }
         })
+    }
+}
+
+/// Why [`RabbitLane::take`] handed out nothing.
+enum Skipped {
+    /// Not for this group; acked with the next batch, which is due now.
+    FlushAcks,
+    /// Not for this group; acked with the next batch.
+    Quiet,
+    /// The consumer failed or was cancelled: back off, then consume again.
+    Resubscribe,
+}
+
+impl RabbitLane {
+    /// Nothing was ready: acks what is done (see the module docs), then waits for the
+    /// consumer's next item; `None` if the transport closed meanwhile. A lost channel
+    /// reads like a cancelled consumer (subscribe again).
+    async fn wait_next(
+        &mut self,
+    ) -> Option<Option<Result<lapin::message::Delivery, lapin::Error>>> {
+        send_acks(&self.acks).await;
+        let (channel, consumer) = self.consumer.as_mut()?;
+        tokio::select! {
+            item = consumer.next() => Some(item),
+            _ = self.closed.wait_for(|closed| *closed) => None,
+            () = lost(channel) => Some(None),
+        }
+    }
+
+    /// What the lane does with an item of its consumer, decided without an await (the
+    /// AMQP delivery is large, and whatever lives across an await is part of the future
+    /// `next` boxes per message).
+    fn take(
+        &mut self,
+        item: Option<Result<lapin::message::Delivery, lapin::Error>>,
+    ) -> Result<Delivery, Skipped> {
+        match item {
+            Some(Ok(delivery)) => {
+                self.backoff = None;
+                self.admit(delivery).map_err(|flush| {
+                    if flush {
+                        Skipped::FlushAcks
+                    } else {
+                        Skipped::Quiet
+                    }
+                })
+            }
+            Some(Err(error)) => {
+                tracing::warn!(%error, queue = %self.queue, "consumer failed; reconnecting");
+                self.consumer = None;
+                Err(Skipped::Resubscribe)
+            }
+            None => {
+                tracing::warn!(queue = %self.queue, "consumer cancelled; consuming again");
+                self.consumer = None;
+                Err(Skipped::Resubscribe)
+            }
+        }
     }
 }
 

@@ -859,6 +859,32 @@ mod tests {
     }
 
     #[test]
+    fn entries_read_in_place_as_binary_messages() {
+        let mut out = VecDeque::new();
+        let reply = Value::Array(vec![Value::Array(vec![
+            bulk("p0"),
+            Value::Array(vec![entry(
+                "5-0",
+                &["ce_id", "1", "es_group", "g", "data", "{}", "ce_type", "t"],
+            )]),
+        ])]);
+        read_entries(reply, &mut out);
+        let entry = out.pop_front().unwrap();
+        assert_eq!(entry.binding(), Binding::Kafka);
+        // The data and the transport's group field are not headers.
+        assert_eq!(
+            entry.headers(),
+            vec![("ce_id", &b"1"[..]), ("ce_type", &b"t"[..])]
+        );
+        assert_eq!(entry.body(), b"{}");
+        // The id is taken over once the entry is not shared any more.
+        let shared = Arc::new(entry);
+        let payload = shared.clone();
+        assert_eq!(Entry::into_id(shared), "5-0");
+        assert_eq!(Entry::into_id(payload), "5-0");
+    }
+
+    #[test]
     fn resp3_maps_nil_and_deleted_entries() {
         let reply = Value::Map(vec![(
             bulk("p0"),
