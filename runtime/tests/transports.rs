@@ -664,9 +664,35 @@ mod nats {
             assert_enqueued(bus.publish_envelope(envelope).await);
         }
         let js = async_nats::jetstream::new(transport.client().clone());
-        let mut stream = js.get_stream(&config.prefix).await.unwrap();
-        assert_eq!(stream.info().await.unwrap().state.messages, 2);
+        let mut stored = 0;
+        for name in transport.stream_names() {
+            let mut stream = js.get_stream(&name).await.unwrap();
+            stored += stream.info().await.unwrap().state.messages;
+        }
+        assert_eq!(stored, 2);
         transport.delete_stream().await.unwrap();
+    }
+
+    /// A stream of the earlier one-stream layout under the same prefix is named in the
+    /// error, not left to the server's "subjects overlap".
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn nats_refuses_a_prefix_left_in_the_earlier_layout() {
+        let Some(url) = nats_url() else { return };
+        let prefix = unique("es_t_");
+        let js = async_nats::jetstream::new(async_nats::connect(&url).await.unwrap());
+        js.create_stream(async_nats::jetstream::stream::Config {
+            name: prefix.clone(),
+            subjects: vec![format!("{prefix}.>")],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let error =
+            eventschema::transport::nats::NatsTransport::connect(NatsConfig::new(&url, &prefix))
+                .await
+                .unwrap_err();
+        js.delete_stream(&prefix).await.unwrap();
+        assert!(error.to_string().contains("earlier layout"), "{error}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,8 +1,11 @@
 //! NATS JetStream transport (feature `nats`).
 //!
-//! Layout: one stream per prefix holding `{prefix}.{partition}.{type}`; the partition is a
-//! hash of the ordering key. Each consumer group gets one durable pull consumer per
-//! partition. Within a group, an instance pulls a partition only while it owns it: a key in
+//! Layout: one stream per partition, `{prefix}_p{partition}`, holding
+//! `{prefix}.{partition}.{type}`; the partition is a hash of the ordering key. Each consumer
+//! group gets one durable pull consumer per partition, on that partition's stream. (Not one
+//! stream filtered per partition: a 2.9 server finds a filtered consumer's next message by
+//! walking the stream past every other partition's messages, so its CPU per message grew
+//! with the partition count.) Within a group, an instance pulls a partition only while it owns it: a key in
 //! the prefix's KV bucket `{prefix}_owners`, created if absent and renewed by revision, whose
 //! TTL (the bucket's `max_age`) is `ack_wait`. So the owner may read ahead (`read_ahead`
 //! messages per pull request and `MaxAckPending`) and the bus still handles one key's
@@ -55,7 +58,8 @@ const GROUP_HEADER: &str = "Eventschema-Group";
 pub struct NatsConfig {
     /// `nats://host:port`.
     pub url: String,
-    /// Stream name and subject root: 1 to 32 characters of `[A-Za-z0-9_-]`.
+    /// Subject root and stem of the stream names (`{prefix}_p{partition}`): 1 to 64
+    /// characters of `[A-Za-z0-9_-]`.
     pub prefix: String,
     /// Ordering partitions: every publisher and consumer of a prefix must agree.
     pub partitions: u32,
@@ -95,8 +99,9 @@ pub struct NatsTransport {
     /// `{prefix}.{partition}.` per partition: a message's subject is its root and its type.
     subject_roots: Vec<String>,
     owners: kv::Store,
-    /// Durable consumers this transport joined (what `flush` waits on).
-    joined: Mutex<Vec<String>>,
+    /// Durable consumers this transport joined, with their partition (what `flush` waits
+    /// on).
+    joined: Mutex<Vec<(String, u32)>>,
     closed: watch::Sender<bool>,
 }
 
@@ -152,15 +157,31 @@ impl NatsTransport {
             .await
             .map_err(|e| TransportError::Connect(e.to_string()))?;
         let js = jetstream::new(client.clone());
-        js.get_or_create_stream(stream::Config {
-            name: config.prefix.clone(),
-            subjects: vec![format!("{}.>", config.prefix)],
-            duplicate_window: config.duplicate_window,
-            max_age: config.max_age.unwrap_or_default(),
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| TransportError::Setup(e.to_string()))?;
+        for partition in 0..config.partitions {
+            let name = stream_name(&config, partition);
+            let created = js
+                .get_or_create_stream(stream::Config {
+                    name: name.clone(),
+                    subjects: vec![format!("{}.{partition}.>", config.prefix)],
+                    duplicate_window: config.duplicate_window,
+                    max_age: config.max_age.unwrap_or_default(),
+                    ..Default::default()
+                })
+                .await;
+            if let Err(error) = created {
+                // The one-stream layout of earlier versions holds every partition's subjects.
+                let earlier = js.get_stream(&config.prefix).await.is_ok();
+                return Err(TransportError::Setup(if earlier {
+                    format!(
+                        "stream `{name}`: {error}; the stream `{}` of an earlier layout holds \
+                         this prefix's subjects: drain and delete it first",
+                        config.prefix
+                    )
+                } else {
+                    format!("stream `{name}`: {error}")
+                }));
+            }
+        }
         let owners = owners_bucket(&js, &config).await?;
         let subject_roots = (0..config.partitions)
             .map(|partition| format!("{}.{partition}.", config.prefix))
@@ -185,18 +206,27 @@ impl NatsTransport {
         &self.config
     }
 
-    /// Deletes the prefix's stream and with it every message and consumer, and the
-    /// ownership bucket (tests, teardown).
+    /// The prefix's streams, one per partition in partition order (to inspect them).
+    pub fn stream_names(&self) -> Vec<String> {
+        (0..self.config.partitions)
+            .map(|partition| stream_name(&self.config, partition))
+            .collect()
+    }
+
+    /// Deletes the prefix's streams and with them every message and consumer, and the
+    /// ownership bucket (tests, teardown). Tries every stream; the first failure is
+    /// returned.
     pub async fn delete_stream(&self) -> Result<(), TransportError> {
-        self.js
-            .delete_stream(format!("KV_{}", owners_name(&self.config)))
-            .await
-            .map_err(|e| TransportError::Setup(e.to_string()))?;
-        self.js
-            .delete_stream(&self.config.prefix)
-            .await
-            .map(|_| ())
-            .map_err(|e| TransportError::Setup(e.to_string()))
+        let names =
+            std::iter::once(format!("KV_{}", owners_name(&self.config))).chain(self.stream_names());
+        let mut first_error = None;
+        for name in names {
+            if let Err(error) = self.js.delete_stream(&name).await {
+                first_error
+                    .get_or_insert(TransportError::Setup(format!("stream `{name}`: {error}")));
+            }
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
     fn partition(&self, key: &str) -> u32 {
@@ -204,14 +234,14 @@ impl NatsTransport {
     }
 
     async fn pending(&self) -> Result<u64, TransportError> {
-        let names: Vec<String> = self.joined.lock().map(|j| j.clone()).unwrap_or_default();
-        let stream = self
-            .js
-            .get_stream(&self.config.prefix)
-            .await
-            .map_err(|e| TransportError::Setup(e.to_string()))?;
+        let joined: Vec<(String, u32)> = self.joined.lock().map(|j| j.clone()).unwrap_or_default();
         let mut total = 0u64;
-        for name in names {
+        for (name, partition) in joined {
+            let stream = self
+                .js
+                .get_stream(stream_name(&self.config, partition))
+                .await
+                .map_err(|e| TransportError::Setup(e.to_string()))?;
             let info = stream
                 .consumer_info(&name)
                 .await
@@ -220,6 +250,11 @@ impl NatsTransport {
         }
         Ok(total)
     }
+}
+
+/// The stream of one partition.
+fn stream_name(config: &NatsConfig, partition: u32) -> String {
+    format!("{}_p{partition}", config.prefix)
 }
 
 fn owners_name(config: &NatsConfig) -> String {
@@ -356,21 +391,21 @@ impl Transport for NatsTransport {
             let setup = |e: &dyn std::fmt::Display| {
                 SubscribeError::Transport(TransportError::Setup(e.to_string()))
             };
-            let stream = self
-                .js
-                .get_stream(&self.config.prefix)
-                .await
-                .map_err(|e| setup(&e))?;
             let mut lanes: Vec<Box<dyn Lane>> = Vec::new();
             let me = Bytes::from(uuid::Uuid::new_v4().simple().to_string());
             let max_ack_pending = i64::try_from(self.config.read_ahead).unwrap_or(i64::MAX);
             for partition in 0..self.config.partitions {
+                let stream = self
+                    .js
+                    .get_stream(stream_name(&self.config, partition))
+                    .await
+                    .map_err(|e| setup(&e))?;
                 let name = durable_name(spec.group, partition);
                 // JetStream 2.9 takes one filter subject: a single pattern filters on the
-                // server, several are filtered here.
+                // server, several are filtered here (no filter: the whole stream).
                 let filter = match spec.patterns {
                     [only] => format!("{}.{partition}.{}", self.config.prefix, only.as_str()),
-                    _ => format!("{}.{partition}.>", self.config.prefix),
+                    _ => String::new(),
                 };
                 let consumer: jetstream::consumer::Consumer<pull::Config> = stream
                     .get_or_create_consumer(
@@ -388,9 +423,9 @@ impl Transport for NatsTransport {
                     .await
                     .map_err(|e| setup(&e))?;
                 if let Ok(mut joined) = self.joined.lock()
-                    && !joined.contains(&name)
+                    && !joined.iter().any(|(joined, _)| *joined == name)
                 {
-                    joined.push(name.clone());
+                    joined.push((name.clone(), partition));
                 }
                 let owner = Arc::new(Ownership {
                     kv: self.owners.clone(),
