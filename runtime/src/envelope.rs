@@ -35,6 +35,18 @@ pub mod ext {
     pub const SCHEMA_ID: &str = "schemaid";
     /// Ours: the version of the event's schema under its subject.
     pub const SCHEMA_VERSION: &str = "schemaversion";
+
+    /// Every extension above: the ones the runtime writes or reads.
+    pub const ALL: [&str; 8] = [
+        CORRELATION_ID,
+        CAUSATION_ID,
+        TRACEPARENT,
+        TRACESTATE,
+        PARTITION_KEY,
+        IDEMPOTENCY_KEY,
+        SCHEMA_ID,
+        SCHEMA_VERSION,
+    ];
 }
 
 const CORE_NAMES: [&str; 8] = [
@@ -1059,16 +1071,7 @@ mod tests {
     /// The runtime sets its own extensions without checking the names again.
     #[test]
     fn own_extension_names_are_valid_and_not_core() {
-        for name in [
-            ext::CORRELATION_ID,
-            ext::CAUSATION_ID,
-            ext::TRACEPARENT,
-            ext::TRACESTATE,
-            ext::PARTITION_KEY,
-            ext::IDEMPOTENCY_KEY,
-            ext::SCHEMA_ID,
-            ext::SCHEMA_VERSION,
-        ] {
+        for name in ext::ALL {
             assert!(check_extension(name, "x").is_ok(), "{name}");
         }
     }
@@ -1339,18 +1342,8 @@ mod tests {
 
     #[test]
     fn static_header_names_are_the_prefixed_names() {
-        let runtime_extensions = [
-            ext::CORRELATION_ID,
-            ext::CAUSATION_ID,
-            ext::TRACEPARENT,
-            ext::TRACESTATE,
-            ext::PARTITION_KEY,
-            ext::IDEMPOTENCY_KEY,
-            ext::SCHEMA_ID,
-            ext::SCHEMA_VERSION,
-        ];
         let core = CORE_NAMES.iter().filter(|n| **n != "datacontenttype");
-        for name in core.chain(runtime_extensions.iter()) {
+        for name in core.chain(ext::ALL.iter()) {
             assert!(
                 STATIC_HEADER_ATTRIBUTES.contains(name),
                 "{name} has no static name"
