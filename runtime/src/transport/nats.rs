@@ -5,11 +5,12 @@
 //! group gets one durable pull consumer per partition, on that partition's stream. (Not one
 //! stream filtered per partition: a 2.9 server finds a filtered consumer's next message by
 //! walking the stream past every other partition's messages, so its CPU per message grew
-//! with the partition count.) Within a group, an instance pulls a partition only while it owns it: a key in
-//! the prefix's KV bucket `{prefix}_owners`, created if absent and renewed by revision, whose
-//! TTL (the bucket's `max_age`) is `ack_wait`. So the owner may read ahead (`read_ahead`
-//! messages per pull request and `MaxAckPending`) and the bus still handles one key's
-//! messages one at a time, in order. Partitions are the group's parallelism.
+//! with the partition count.) Within a group, an instance pulls a partition only while it
+//! owns it: a key in the prefix's KV bucket `{prefix}_owners`, created if absent and renewed
+//! by revision, whose TTL (the bucket's `max_age`) is `ack_wait`. So the owner may read
+//! ahead (`read_ahead` messages per pull request and `MaxAckPending`) and the bus still
+//! handles one key's messages one at a time, in order. Partitions are the group's
+//! parallelism.
 //!
 //! When an owner dies its key expires; the next owner, finding unacked messages on the
 //! consumer, waits `ack_wait` before pulling, so JetStream redelivers them (in stream order,

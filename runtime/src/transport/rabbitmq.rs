@@ -896,8 +896,7 @@ impl Lane for RabbitLane {
                         None => continue,
                     },
                 };
-                let settle = self.take(item);
-                match settle {
+                match self.take(item) {
                     Ok(delivery) => return Some(delivery),
                     Err(Skipped::FlushAcks) => Box::pin(send_acks(&self.acks)).await,
                     Err(Skipped::Quiet) => {}
