@@ -80,12 +80,14 @@ enum RawHeaders {
 /// The raw side's message attributes (names without the binding's prefix; the content type
 /// travels apart), built per message as a client without the runtime would: the same
 /// attributes and value shapes as the runtime's envelope for `OrderPlaced` (a 36-character
-/// id, the bus's default source, `time` in microseconds, schema version, partition key).
+/// id, the bus's default source, `time` in microseconds, schema version, partition key, and
+/// the correlation id the bus stamps on every event it publishes: its own id).
 fn raw_attributes(i: usize, keys: usize, style: RawHeaders) -> Vec<(&'static str, String)> {
     match style {
         RawHeaders::Minimal => vec![("id", i.to_string()), ("type", OrderPlaced::TYPE.into())],
         RawHeaders::Cloudevents => vec![
-            ("id", format!("{i:036}")),
+            ("id", raw_id(i)),
+            ("correlationid", raw_id(i)),
             ("source", "urn:eventschema:bus".into()),
             ("specversion", "1.0".into()),
             ("type", OrderPlaced::TYPE.into()),
@@ -101,6 +103,11 @@ fn raw_attributes(i: usize, keys: usize, style: RawHeaders) -> Vec<(&'static str
             ("partitionkey", format!("o{}", i % keys.max(1))),
         ],
     }
+}
+
+/// The raw side's event id: as long as the runtime's (a UUID's 36 characters).
+fn raw_id(i: usize) -> String {
+    format!("{i:036}")
 }
 
 fn event(i: usize, keys: usize) -> OrderPlaced {
@@ -255,7 +262,7 @@ async fn raw_nats(url: &str, args: &Args) -> anyhow::Result<Row> {
                 let publish = jetstream::message::PublishMessage::build()
                     .payload(body.into())
                     .headers(headers)
-                    .message_id(i.to_string());
+                    .message_id(raw_id(i));
                 js.send_publish(format!("{prefix}.{}", OrderPlaced::TYPE), publish)
                     .await?
                     .await?;
@@ -503,7 +510,7 @@ async fn raw_rabbit(url: &str, args: &Args) -> anyhow::Result<Row> {
                 }
                 let properties = lapin::BasicProperties::default()
                     .with_delivery_mode(2)
-                    .with_message_id(i.to_string().into())
+                    .with_message_id(raw_id(i).into())
                     .with_content_type("application/json".into())
                     .with_headers(headers);
                 let confirmation = channel
