@@ -8,7 +8,6 @@
 use std::any::TypeId;
 use std::collections::HashMap;
 use std::future::Future;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
@@ -101,26 +100,9 @@ pub enum PublishOutcome {
 /// version`. Generated code will register these; handlers then see only the newest type.
 pub type UpcastFn = dyn Fn(u32, Value) -> Result<Value, String> + Send + Sync;
 
-/// Hashes a [`TypeId`], which is a hash already: its `Hash` writes one `u64`, kept as is.
-#[derive(Default)]
-struct TypeIdHasher(u64);
-
-impl Hasher for TypeIdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // Not what `TypeId` writes today; any other shape is still hashed, if slowly.
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = self.0.rotate_left(8) ^ n;
-    }
-}
-
-type Templates = HashMap<TypeId, Template, BuildHasherDefault<TypeIdHasher>>;
+/// Event types' templates, looked up on every typed publish: hashbrown's default hasher
+/// (foldhash, as for the metrics handles), not SipHash; the keys are this program's types.
+type Templates = hashbrown::HashMap<TypeId, Template>;
 
 struct Inner {
     config: BusConfig,

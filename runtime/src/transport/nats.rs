@@ -238,15 +238,13 @@ impl NatsTransport {
         let joined: Vec<(String, u32)> = self.joined.lock().map(|j| j.clone()).unwrap_or_default();
         let mut total = 0u64;
         for (name, partition) in joined {
-            let stream = self
+            // One request per consumer: its info comes with it.
+            let consumer: jetstream::consumer::Consumer<pull::Config> = self
                 .js
-                .get_stream(stream_name(&self.config, partition))
+                .get_consumer_from_stream(&name, stream_name(&self.config, partition))
                 .await
                 .map_err(|e| TransportError::Setup(e.to_string()))?;
-            let info = stream
-                .consumer_info(&name)
-                .await
-                .map_err(|e| TransportError::Setup(e.to_string()))?;
+            let info = consumer.cached_info();
             total += info.num_pending + info.num_ack_pending as u64;
         }
         Ok(total)
@@ -491,6 +489,13 @@ struct OwnState {
     renewed: tokio::time::Instant,
 }
 
+impl OwnState {
+    /// Held and renewed within a quarter of the TTL: nothing to ask the bucket.
+    fn fresh(&self, ttl: Duration) -> bool {
+        self.revision.is_some() && self.renewed.elapsed() < ttl / 4
+    }
+}
+
 /// What [`Ownership::check`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Owned {
@@ -507,21 +512,21 @@ enum Owned {
 const RELEASED: &[u8] = b"released";
 
 impl Ownership {
-    /// Held and renewed within a quarter of the TTL: what almost every message finds, told
-    /// without a round trip (or an await) so the lane's per-message future stays small.
+    /// [`OwnState::fresh`]: what almost every message finds, told without a round trip (or
+    /// an await) so the lane's per-message future stays small.
     fn fresh(&self) -> bool {
         self.state
             .try_lock()
-            .is_ok_and(|state| state.revision.is_some() && state.renewed.elapsed() < self.ttl / 4)
+            .is_ok_and(|state| state.fresh(self.ttl))
     }
 
     /// Renews ownership when a quarter of the TTL has passed, or tries to take it.
     async fn check(&self) -> Result<Owned, TransportError> {
         let mut state = self.state.lock().await;
+        if state.fresh(self.ttl) {
+            return Ok(Owned::Still);
+        }
         if let Some(revision) = state.revision {
-            if state.renewed.elapsed() < self.ttl / 4 {
-                return Ok(Owned::Still);
-            }
             let at = tokio::time::Instant::now();
             match self.kv.update(&self.key, self.me.clone(), revision).await {
                 Ok(revision) => {

@@ -32,8 +32,9 @@
 //! done too: the lane keeps the latest done delivery and acks it with `multiple` (everything
 //! up to it) once it has no message ready, or after half the prefetch, or when closing. One
 //! ack per batch instead of one per message: on a quorum queue each ack is a log entry. A
-//! lost batch means redeliveries, which the idempotency store absorbs. [`Acker::retry_later`] keeps the delivery unacked and the same lane
-//! hands it out again after the delay, before anything read after it: a "delayed requeue"
+//! lost batch means redeliveries, which the idempotency store absorbs.
+//! [`Acker::retry_later`] keeps the delivery unacked and the same lane hands it out again
+//! after the delay, before anything read after it: a "delayed requeue"
 //! that keeps key order, because nothing of the partition can overtake an unacked message
 //! held by the single active consumer. (A `basic.nack` with requeue would put it back, but
 //! the messages already prefetched behind it would then be handled first; a TTL'd wait
@@ -655,6 +656,20 @@ impl PendingAcks {
     }
 }
 
+/// Adds a done delivery to the lane's pending acks; `true` once `batch` are pending (the
+/// caller sends them).
+fn defer_ack(
+    pending: &Mutex<PendingAcks>,
+    acker: lapin::Acker,
+    unsettled: Unsettled,
+    batch: usize,
+) -> bool {
+    pending
+        .lock()
+        .map(|mut pending| pending.push(acker, unsettled))
+        .is_ok_and(|n| n >= batch)
+}
+
 /// How long a lane waits for an ack or a channel close to go out before it gives up on
 /// the channel.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -668,14 +683,23 @@ async fn send_acks(pending: &Mutex<PendingAcks>) {
     let Some(latest) = latest else { return };
     let multiple = BasicAckOptions { multiple: true };
     // A lost ack only means redeliveries, which the idempotency store absorbs.
-    // On a channel whose connection was just cut, the ack may never complete; the lane
-    // must not wait on it (the broker redelivers what was not acked).
-    match tokio::time::timeout(SETTLE_TIMEOUT, latest.ack(multiple)).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(error)) => tracing::warn!(%error, "ack failed; the messages will be redelivered"),
-        Err(_) => tracing::warn!("ack timed out; the messages will be redelivered"),
+    if let Err(error) = within_settle_timeout(latest.ack(multiple)).await {
+        tracing::warn!(%error, "ack failed; the messages will be redelivered");
     }
     drop(done);
+}
+
+/// Waits for an ack or a channel close at most [`SETTLE_TIMEOUT`]: on a channel whose
+/// connection was just cut it may never complete, and the lane must not wait on it (the
+/// broker redelivers what was not acked).
+async fn within_settle_timeout<T>(
+    operation: impl std::future::Future<Output = Result<T, lapin::Error>>,
+) -> Result<(), String> {
+    match tokio::time::timeout(SETTLE_TIMEOUT, operation).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err(format!("no answer within {SETTLE_TIMEOUT:?}")),
+    }
 }
 
 /// A delivery's content (its AMQP headers converted to text once), shared by the payload
@@ -811,11 +835,13 @@ impl RabbitLane {
             .is_none_or(|(_, ty)| self.patterns.iter().any(|p| p.matches(ty)));
         if !matches {
             // Acked with the lane's next batch, in order with the rest.
-            let pending = self
-                .acks
-                .lock()
-                .map(|mut acks| acks.push(delivery.acker, Unsettled::new(&self.unsettled)));
-            return Err(pending.is_ok_and(|n| n >= self.ack_batch()));
+            let unsettled = Unsettled::new(&self.unsettled);
+            return Err(defer_ack(
+                &self.acks,
+                delivery.acker,
+                unsettled,
+                self.ack_batch(),
+            ));
         }
         Ok(self.delivery(Redo {
             message: Arc::new(OwnedBinary {
@@ -839,14 +865,10 @@ impl RabbitLane {
     async fn stop(&mut self) {
         // What was handled is acked before the channel goes, else it is redelivered.
         send_acks(&self.acks).await;
-        if let Some((channel, _)) = self.consumer.take() {
-            match tokio::time::timeout(SETTLE_TIMEOUT, channel.close(200, "closing".into())).await {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => {
-                    tracing::debug!(%error, queue = %self.queue, "closing the channel failed")
-                }
-                Err(_) => tracing::debug!(queue = %self.queue, "closing the channel timed out"),
-            }
+        if let Some((channel, _)) = self.consumer.take()
+            && let Err(error) = within_settle_timeout(channel.close(200, "closing".into())).await
+        {
+            tracing::debug!(%error, queue = %self.queue, "closing the channel failed");
         }
     }
 }
@@ -998,10 +1020,7 @@ impl Acker for RabbitAcker {
             ..
         } = *self;
         Box::pin(async move {
-            let pending = acks
-                .lock()
-                .map(|mut pending| pending.push(acker, unsettled));
-            if pending.is_ok_and(|n| n >= batch) {
+            if defer_ack(&acks, acker, unsettled, batch) {
                 send_acks(&acks).await;
             }
         })

@@ -29,7 +29,6 @@ use std::time::Duration;
 
 use redis::Value;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::streams::{StreamAutoClaimReply, StreamId};
 use tokio::sync::watch;
 
 use super::{
@@ -385,20 +384,6 @@ impl Entry {
             .map(|entry| entry.id)
             .unwrap_or_else(|shared| shared.id.clone())
     }
-
-    fn from_stream_id(entry: StreamId) -> Entry {
-        let mut fields: Vec<(String, Vec<u8>)> = entry
-            .map
-            .into_iter()
-            .filter_map(|(name, value)| bytes(value).map(|v| (name, v)))
-            .collect();
-        // A hash map's order is arbitrary: sort for a stable order of the DLQ copy.
-        fields.sort_by(|a, b| a.0.cmp(&b.0));
-        Entry {
-            id: entry.id,
-            fields,
-        }
-    }
 }
 
 impl BinaryMessage for Entry {
@@ -445,14 +430,29 @@ fn read_entries(reply: Value, out: &mut VecDeque<Entry>) {
         _ => Vec::new(),
     };
     for entries in per_stream {
-        let Value::Array(entries) = entries else {
-            continue;
-        };
-        for entry in entries {
-            match Entry::from_value(entry) {
-                Some(entry) => out.push_back(entry),
-                None => tracing::warn!("unreadable entry in an XREADGROUP reply skipped"),
-            }
+        push_entries(entries, out);
+    }
+}
+
+/// Appends the entries an `XAUTOCLAIM` reply claimed: `[cursor, [entry, ...], ...]` (Redis 7
+/// adds the ids of entries deleted while pending, which it drops from the pending list).
+fn claimed_entries(reply: Value, out: &mut VecDeque<Entry>) {
+    if let Value::Array(parts) = reply
+        && let Some(entries) = parts.into_iter().nth(1)
+    {
+        push_entries(entries, out);
+    }
+}
+
+/// Appends a list of entries (`[entry, ...]`) as read by value.
+fn push_entries(entries: Value, out: &mut VecDeque<Entry>) {
+    let Value::Array(entries) = entries else {
+        return;
+    };
+    for entry in entries {
+        match Entry::from_value(entry) {
+            Some(entry) => out.push_back(entry),
+            None => tracing::warn!("unreadable stream entry skipped"),
         }
     }
 }
@@ -607,9 +607,11 @@ impl RedisLane {
                 .arg("0-0")
                 .arg("COUNT")
                 .arg(1);
-            let reply: StreamAutoClaimReply = self.with_acks(&claim).await?;
-            match reply.claimed.into_iter().next() {
-                Some(entry) => return Ok(Some((Entry::from_stream_id(entry), 1))),
+            let reply: Value = self.with_acks(&claim).await?;
+            let mut claimed = VecDeque::new();
+            claimed_entries(reply, &mut claimed);
+            match claimed.pop_front() {
+                Some(entry) => return Ok(Some((entry, 1))),
                 None => self.scan_pending = false,
             }
         }
@@ -856,6 +858,34 @@ mod tests {
         assert_eq!(entries[0].field("data"), Some(&b"{}"[..]));
         // A non-string value is dropped, its neighbours kept.
         assert_eq!(entries[1].fields, vec![("data".to_owned(), b"x".to_vec())]);
+    }
+
+    #[test]
+    fn claimed_entries_are_read_like_new_ones() {
+        let reply = Value::Array(vec![
+            bulk("0-0"),
+            Value::Array(vec![
+                entry("7-0", &["ce_type", "t", "data", "{}"]),
+                // Deleted while pending (Redis 6.2): no fields; the bus dead-letters it.
+                Value::Array(vec![bulk("8-0"), Value::Nil]),
+            ]),
+            Value::Array(vec![bulk("9-0")]),
+        ]);
+        let mut out = VecDeque::new();
+        claimed_entries(reply, &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].id, "7-0");
+        // Fields in stream order, as a new entry's.
+        assert_eq!(
+            out[0].fields,
+            vec![
+                ("ce_type".to_owned(), b"t".to_vec()),
+                ("data".to_owned(), b"{}".to_vec())
+            ]
+        );
+        assert!(out[1].fields.is_empty());
+        claimed_entries(Value::Nil, &mut out);
+        assert_eq!(out.len(), 2);
     }
 
     #[test]
