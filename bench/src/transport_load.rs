@@ -710,40 +710,36 @@ where
         let rows: Vec<&Row> = raw.iter().chain([runtime]).collect();
         print(&rows);
     }
-    let ratios: Vec<(f64, f64)> = pairs
+    // The rounds with both sides (none with --runtime-only).
+    let compared: Vec<(&Row, &Row)> = pairs
         .iter()
         .filter_map(|(raw, runtime)| raw.as_ref().map(|raw| (raw, runtime)))
-        .map(|(raw, runtime)| (raw.rate(), runtime.rate()))
         .collect();
-    if ratios.len() > 1 {
-        let per_event = |pick: fn(&Row) -> Duration, rows: Vec<&Row>| {
-            median(
-                rows.into_iter()
-                    .map(|row| Row::micros_per_event(pick(row), row.events))
-                    .collect(),
-            )
+    if compared.len() > 1 {
+        let over_rounds = |value: &dyn Fn(&Row, &Row) -> f64| {
+            median(compared.iter().map(|(raw, rt)| value(raw, rt)).collect())
         };
-        let raws: Vec<&Row> = pairs.iter().filter_map(|(raw, _)| raw.as_ref()).collect();
-        let runtimes: Vec<&Row> = pairs.iter().map(|(_, runtime)| runtime).collect();
+        let cpu = |row: &Row| Row::micros_per_event(row.cpu, row.events);
+        let broker_cpu = |row: &Row| Row::micros_per_event(row.broker_cpu, row.events);
         println!(
             "| {label}, median of {} rounds | raw events/s | runtime events/s | runtime vs raw (median of the rounds' ratios) | CPU µs/event process raw / runtime | CPU µs/event watched raw / runtime |",
-            ratios.len()
+            compared.len()
         );
         println!("| --- | --- | --- | --- | --- | --- |");
         println!(
             "| | {:.0} | {:.0} | {:.0}% (rounds: {}) | {:.1} / {:.1} | {:.1} / {:.1} |",
-            median(ratios.iter().map(|(raw, _)| *raw).collect()),
-            median(ratios.iter().map(|(_, runtime)| *runtime).collect()),
-            100.0 * median(ratios.iter().map(|(raw, rt)| rt / raw).collect()),
-            ratios
+            over_rounds(&|raw, _| raw.rate()),
+            over_rounds(&|_, rt| rt.rate()),
+            100.0 * over_rounds(&|raw, rt| rt.rate() / raw.rate()),
+            compared
                 .iter()
-                .map(|(raw, rt)| format!("{:.0}%", 100.0 * rt / raw))
+                .map(|(raw, rt)| format!("{:.0}%", 100.0 * rt.rate() / raw.rate()))
                 .collect::<Vec<_>>()
                 .join(", "),
-            per_event(|row| row.cpu, raws.clone()),
-            per_event(|row| row.cpu, runtimes.clone()),
-            per_event(|row| row.broker_cpu, raws),
-            per_event(|row| row.broker_cpu, runtimes),
+            over_rounds(&|raw, _| cpu(raw)),
+            over_rounds(&|_, rt| cpu(rt)),
+            over_rounds(&|raw, _| broker_cpu(raw)),
+            over_rounds(&|_, rt| broker_cpu(rt)),
         );
     }
     Ok(())
