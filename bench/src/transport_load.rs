@@ -4,8 +4,9 @@
 //! ack) with no runtime, in the same run.
 //!
 //! Run: `cargo build --release -p eventschema-bench && target/release/transport-load
-//! [--events N] [--rounds R] [--publishers P] [--publish-only] [--nats-url nats://...]
-//! [--redis-url redis://...] [--amqp-url amqp://...] [--watch-pid PID ...]`; each broker
+//! [--events N] [--rounds R] [--publishers P] [--publish-only] [--runtime-only | --raw-only]
+//! [--nats-url nats://...] [--redis-url redis://...] [--amqp-url amqp://...]
+//! [--watch-pid PID ...]`; each broker
 //! whose URL is set (flag or `NATS_URL`, `REDIS_URL`, `AMQP_URL`) is measured. Each row also
 //! reports the CPU time per event of this process and of the `--watch-pid` processes (the
 //! brokers), so a gap can be told apart as CPU spent or time spent waiting.
@@ -40,9 +41,10 @@ struct Args {
     /// Ordering keys the events are spread over.
     #[arg(long, default_value_t = 256)]
     keys: usize,
-    /// Partitions (ordering lanes) of the runtime's JetStream layout.
-    #[arg(long, default_value_t = 16)]
-    partitions: u32,
+    /// Partitions (ordering lanes) of the runtime's transports; unset, each transport's
+    /// default (what `NatsConfig::new` and its siblings give, 8 today).
+    #[arg(long)]
+    partitions: Option<u32>,
     /// Raw and runtime pairs per broker, alternating which goes first; the summary gives
     /// median rates and the median of the rounds' ratios (one pair is at the mercy of
     /// whatever else the 2 cores are doing).
@@ -64,8 +66,11 @@ struct Args {
     raw_headers: RawHeaders,
     /// Skip the raw client (to profile the runtime alone; the "vs raw" column is then
     /// meaningless).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "raw_only")]
     runtime_only: bool,
+    /// Skip the runtime (to profile the raw client alone).
+    #[arg(long)]
+    raw_only: bool,
     /// Also report the CPU time of these processes (the brokers) per scenario.
     #[arg(long = "watch-pid")]
     watch_pids: Vec<u32>,
@@ -562,9 +567,10 @@ async fn raw_rabbit(url: &str, args: &Args) -> anyhow::Result<Row> {
 /// The runtime over the RabbitMQ transport: validation on, in-memory idempotency.
 async fn runtime_rabbit(url: &str, args: &Args) -> anyhow::Result<Row> {
     let mut config = RabbitMqConfig::new(url, format!("es_bench_rt_{}", uuid_like()));
-    config.partitions = args.partitions;
+    config.partitions = args.partitions.unwrap_or(config.partitions);
+    let partitions = config.partitions;
     let transport = Arc::new(RabbitMqTransport::connect(config).await?);
-    let row = runtime_run(transport.clone(), args, "RabbitMQ").await?;
+    let row = runtime_run(transport.clone(), args, "RabbitMQ", partitions).await?;
     transport.delete(&[]).await?;
     Ok(row)
 }
@@ -572,9 +578,10 @@ async fn runtime_rabbit(url: &str, args: &Args) -> anyhow::Result<Row> {
 /// The runtime over the Redis Streams transport: validation on, in-memory idempotency.
 async fn runtime_redis(url: &str, args: &Args) -> anyhow::Result<Row> {
     let mut config = RedisStreamsConfig::new(url, format!("es_bench_rt_{}", uuid_like()));
-    config.partitions = args.partitions;
+    config.partitions = args.partitions.unwrap_or(config.partitions);
+    let partitions = config.partitions;
     let transport = Arc::new(RedisStreamsTransport::connect(config).await?);
-    let row = runtime_run(transport.clone(), args, "Redis Streams").await?;
+    let row = runtime_run(transport.clone(), args, "Redis Streams", partitions).await?;
     transport.delete().await?;
     Ok(row)
 }
@@ -582,9 +589,10 @@ async fn runtime_redis(url: &str, args: &Args) -> anyhow::Result<Row> {
 /// The runtime over the NATS transport: validation on, in-memory idempotency, one group.
 async fn runtime_nats(url: &str, args: &Args) -> anyhow::Result<Row> {
     let mut config = NatsConfig::new(url, format!("es_bench_rt_{}", uuid_like()));
-    config.partitions = args.partitions;
+    config.partitions = args.partitions.unwrap_or(config.partitions);
+    let partitions = config.partitions;
     let transport = Arc::new(NatsTransport::connect(config).await?);
-    let row = runtime_run(transport.clone(), args, "NATS").await?;
+    let row = runtime_run(transport.clone(), args, "NATS", partitions).await?;
     transport.delete_stream().await?;
     Ok(row)
 }
@@ -593,6 +601,7 @@ async fn runtime_run(
     transport: Arc<dyn eventschema::Transport>,
     args: &Args,
     label: &str,
+    partitions: u32,
 ) -> anyhow::Result<Row> {
     let bus = Bus::with_transport(
         BusConfig {
@@ -643,8 +652,7 @@ async fn runtime_run(
     }
     let row = mark.row(
         format!(
-            "runtime over {label} ({} partitions, validation + in-memory idempotency)",
-            args.partitions
+            "runtime over {label} ({partitions} partitions, validation + in-memory idempotency)"
         ),
         n,
         started.elapsed(),
@@ -686,34 +694,40 @@ where
     Raw: AsyncFn() -> anyhow::Result<Row>,
     Runtime: AsyncFn() -> anyhow::Result<Row>,
 {
-    let mut pairs: Vec<(Option<Row>, Row)> = Vec::new();
+    let mut pairs: Vec<(Option<Row>, Option<Row>)> = Vec::new();
     for round in 0..args.rounds.max(1) {
         let pair = if args.runtime_only {
-            (None, runtime().await?)
+            (None, Some(runtime().await?))
+        } else if args.raw_only {
+            (Some(raw().await?), None)
         } else if round % 2 == 0 {
             let first = raw().await?;
-            (Some(first), runtime().await?)
+            (Some(first), Some(runtime().await?))
         } else {
             let first = runtime().await?;
-            (Some(raw().await?), first)
+            (Some(raw().await?), Some(first))
         };
         pairs.push(pair);
     }
     println!(
         "{label} ({} events, {} publishers, {} keys, {} partitions):",
-        args.events, args.publishers, args.keys, args.partitions
+        args.events,
+        args.publishers,
+        args.keys,
+        args.partitions
+            .map_or_else(|| "the transport's default".to_owned(), |p| p.to_string())
     );
     for (round, (raw, runtime)) in pairs.iter().enumerate() {
         if pairs.len() > 1 {
             println!("round {}:", round + 1);
         }
-        let rows: Vec<&Row> = raw.iter().chain([runtime]).collect();
+        let rows: Vec<&Row> = raw.iter().chain(runtime).collect();
         print(&rows);
     }
-    // The rounds with both sides (none with --runtime-only).
+    // The rounds with both sides (none with --runtime-only or --raw-only).
     let compared: Vec<(&Row, &Row)> = pairs
         .iter()
-        .filter_map(|(raw, runtime)| raw.as_ref().map(|raw| (raw, runtime)))
+        .filter_map(|(raw, runtime)| raw.as_ref().zip(runtime.as_ref()))
         .collect();
     if compared.len() > 1 {
         let over_rounds = |value: &dyn Fn(&Row, &Row) -> f64| {
