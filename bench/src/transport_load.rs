@@ -5,11 +5,11 @@
 //!
 //! Run: `cargo build --release -p eventschema-bench && target/release/transport-load
 //! [--events N] [--rounds R] [--publishers P] [--publish-only] [--runtime-only | --raw-only]
-//! [--nats-url nats://...] [--redis-url redis://...] [--amqp-url amqp://...]
-//! [--watch-pid PID ...]`; each broker
-//! whose URL is set (flag or `NATS_URL`, `REDIS_URL`, `AMQP_URL`) is measured. Each row also
-//! reports the CPU time per event of this process and of the `--watch-pid` processes (the
-//! brokers), so a gap can be told apart as CPU spent or time spent waiting.
+//! [--partitions N] [--nats-url nats://...] [--redis-url redis://...] [--amqp-url amqp://...]
+//! [--watch-pid PID ...]`; each broker whose URL is set (flag or `NATS_URL`, `REDIS_URL`,
+//! `AMQP_URL`) is measured. Each row also reports the CPU time per event of this process and
+//! of the `--watch-pid` processes (the brokers), so a gap can be told apart as CPU spent or
+//! time spent waiting.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
