@@ -60,6 +60,27 @@ pub enum LockError {
     CannotFetch { path: PathBuf },
 }
 
+impl LockError {
+    /// The same error with the paths it names shown relative to `base` (where they are
+    /// under it), for messages that must not depend on where a checkout or target folder
+    /// lives, like the derive's compile errors.
+    pub fn relative_to(mut self, base: &Path) -> Self {
+        let path = match &mut self {
+            LockError::Io { path, .. }
+            | LockError::Syntax { path, .. }
+            | LockError::NotLocked { path, .. }
+            | LockError::Fingerprint { path, .. }
+            | LockError::Unlocked { path }
+            | LockError::CannotFetch { path } => path,
+            LockError::Folder(_) | LockError::Registry { .. } => return self,
+        };
+        if let Ok(relative) = path.strip_prefix(base) {
+            *path = relative.to_path_buf();
+        }
+        self
+    }
+}
+
 /// One locked subject version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockedSchema {

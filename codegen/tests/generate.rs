@@ -339,17 +339,20 @@ fn logical_types_use_well_known_crates_with_wire_adapters() {
 }
 
 #[test]
-fn adapted_types_nested_two_levels_deep_are_reported() {
-    let error = generate(&folder(&[(
-        "s.d/1.avsc",
-        r#"{"type":"record","name":"D","fields":[
-            {"name":"deep","type":{"type":"array","items":{"type":"array","items":"bytes"}}}]}"#,
-    )]))
-    .unwrap_err()
-    .to_string();
-    assert_eq!(
-        error,
-        "s.d/1.avsc: at '/fields/0/type': bytes, fixed or a logical type nested two levels deep \
-         in arrays, maps and optional values is not supported; wrap the inner level in a record"
-    );
+fn unions_of_every_shape_and_logical_types_at_any_depth() {
+    // Null first, last and between; several named and primitive branches; unions inside
+    // arrays and maps; logical types under arrays of maps of options.
+    insta::assert_snapshot!(code(&[(
+        "s.u/1.avsc",
+        r#"{"type":"record","name":"U","fields":[
+            {"name":"null_first","type":["null","string","long"]},
+            {"name":"null_last","type":["string",{"type":"record","name":"Inner","fields":[{"name":"x","type":"int"}]},"null"]},
+            {"name":"null_between","type":["int","null",{"type":"enum","name":"Color","symbols":["RED","GREEN"]}]},
+            {"name":"in_array","type":{"type":"array","items":["null","Inner","double"]}},
+            {"name":"in_map","type":{"type":"map","values":["boolean","bytes"]}},
+            {"name":"optional_in_array","type":{"type":"array","items":["null","string"]}},
+            {"name":"deep","type":{"type":"array","items":{"type":"map","values":["null",{"type":"bytes","logicalType":"decimal","precision":9,"scale":2}]}}},
+            {"name":"nested_bytes","type":{"type":"array","items":{"type":"array","items":"bytes"}}},
+            {"name":"times","type":{"type":"map","values":{"type":"array","items":{"type":"long","logicalType":"timestamp-micros"}}}}]}"#,
+    )]));
 }

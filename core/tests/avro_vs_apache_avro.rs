@@ -4,20 +4,18 @@
 //! right, and requires our verdict to be the expected one wherever it is known.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 #[path = "../benches/common/mod.rs"]
 #[allow(dead_code)]
 mod bench_pairs;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::PathBuf;
 
 use apache_avro::schema_compatibility::{Compatibility, SchemaCompatibility};
 use eventschema_core::{Direction, Limits, ParsedSchema, SchemaType, check_pair};
 use serde_json::Value;
 
-fn conformance_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance")
-}
 
 fn schema_text(value: &Value) -> String {
     match value {
@@ -90,7 +88,7 @@ struct Pair {
 }
 
 fn conformance_pairs(file: &str) -> Vec<Pair> {
-    let path = conformance_dir().join(file);
+    let path = support::conformance_dir().join(file);
     let content = std::fs::read_to_string(&path)
         .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()));
     let mut pairs = Vec::new();

@@ -2,7 +2,8 @@
 //! compatibility tests) through our parser and checker and requires the same verdict.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
+mod support;
+
 
 use eventschema_core::avro::AvroSchema;
 use eventschema_core::avro::compat::check_reader_writer;
@@ -12,16 +13,6 @@ use serde_json::Value;
 /// Cases we believe are wrong, by `case` name, with the reason. Empty: every case passes.
 const ALLOW_LIST: &[(&str, &str)] = &[];
 
-fn conformance_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance");
-    assert!(
-        dir.is_dir(),
-        "the shared conformance folder is missing: expected it at {} (the `shared` folder next \
-         to the workspace)",
-        dir.display()
-    );
-    dir
-}
 
 fn schema_text(value: &Value) -> String {
     match value {
@@ -35,7 +26,7 @@ fn parse(value: &Value) -> Result<AvroSchema, SchemaError> {
 }
 
 fn run_file(name: &str) -> (usize, usize) {
-    let path = conformance_dir().join(name);
+    let path = support::conformance_dir().join(name);
     let content = std::fs::read_to_string(&path)
         .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()));
     let mut failures = Vec::new();

@@ -3,7 +3,8 @@
 //! Confluent are asserted.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
+mod support;
+
 
 use eventschema_core::json::JsonSchema;
 use eventschema_core::json::compat::{JsonCompatibilityPolicy, compare};
@@ -13,15 +14,6 @@ use serde_json::Value;
 /// Confluent cases we believe are wrong, with the reason. Empty: every case passes.
 const CONFLUENT_ALLOW_LIST: &[(&str, &str)] = &[];
 
-fn conformance_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance");
-    assert!(
-        dir.is_dir(),
-        "conformance folder not found at {} (expected the shared folder next to the workspace)",
-        dir.display()
-    );
-    dir
-}
 
 struct Case {
     name: String,
@@ -32,7 +24,7 @@ struct Case {
 }
 
 fn load_cases(file: &str) -> Vec<Case> {
-    let path = conformance_dir().join(file);
+    let path = support::conformance_dir().join(file);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()));
     text.lines()

@@ -149,8 +149,8 @@ pub fn expand(input: DeriveInput, manifest_dir: &Path) -> syn::Result<TokenStrea
                 syn::Error::new(
                     path.span(),
                     format!(
-                        "cannot read schema `{relative}` (paths are relative to the crate root, {}): {e}",
-                        manifest_dir.display()
+                        "cannot read schema `{relative}` (paths are relative to the root of crate `{}`): {e}",
+                        crate_name()
                     ),
                 )
             })?;
@@ -389,12 +389,17 @@ fn from_lock(
             return Err(syn::Error::new(
                 span,
                 format!(
-                    "no lock file `{lock_relative}` (paths are relative to the crate root, {}); write it with `eventschema generate --registry URL --subject {subject} --update`",
-                    manifest_dir.display()
+                    "no lock file `{lock_relative}` (paths are relative to the root of crate `{}`); write it with `eventschema generate --registry URL --subject {subject} --update`",
+                    crate_name()
                 ),
             ));
         }
-        Err(e) => return Err(syn::Error::new(span, format!("cannot use lock file: {e}"))),
+        Err(e) => {
+            return Err(syn::Error::new(
+                span,
+                format!("cannot use lock file: {}", e.relative_to(manifest_dir)),
+            ));
+        }
     };
     let locked_version = i32::try_from(version)
         .map_err(|_| syn::Error::new(version_span, "`version` is out of range"))?;
@@ -416,7 +421,10 @@ fn from_lock(
     let bytes = read_cached(&lock_path, entry).map_err(|e| {
         syn::Error::new(
             span,
-            format!("cannot use lock entry `{subject}` version {version}: {e}"),
+            format!(
+                "cannot use lock entry `{subject}` version {version}: {}",
+                e.relative_to(manifest_dir)
+            ),
         )
     })?;
     let lock_dir = Path::new(&lock_relative)
@@ -478,4 +486,10 @@ fn doc_comment(attrs: &[syn::Attribute]) -> Option<String> {
         })
         .collect();
     (!lines.is_empty()).then(|| lines.join(" ").trim().to_owned())
+}
+
+/// The crate being compiled, named in messages about paths relative to its root (its
+/// absolute folder would make the message depend on where the checkout lives).
+fn crate_name() -> String {
+    std::env::var("CARGO_PKG_NAME").unwrap_or_else(|_| "this crate".to_owned())
 }

@@ -25,6 +25,8 @@ pub mod __derive;
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+#[doc(hidden)]
+pub mod avro_binary;
 pub mod bus;
 pub mod consumer;
 pub mod dlq;

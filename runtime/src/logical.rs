@@ -1,14 +1,14 @@
-//! Avro logical types as well-known Rust types, with serde adapters that keep the Avro wire
+//! Avro logical types as well-known Rust types, with adapters that keep the Avro wire
 //! representation exact: a `timestamp-millis` field is a `chrono::DateTime<Utc>` in Rust and
 //! a `long` on the wire, a `decimal` is a `bigdecimal::BigDecimal` written as the
 //! two's-complement bytes of its unscaled value at the schema's scale, and so on.
 //!
-//! Generated code names an [`Adapter`] (a marker type per logical type) in
-//! `#[serde(serialize_with, deserialize_with)]` through one of the four shapes a field can
-//! have: [`field`], [`option`], [`vec`] and [`map`]. The adapters serialize through the
-//! underlying Avro primitive, which is what apache-avro's schema-aware serializer expects;
-//! the same adapters make JSON carry the Avro wire values (millis as numbers, bytes as
-//! arrays), so one value has one meaning in both encodings.
+//! Each [`Adapter`] (a marker type per logical type) converts between the Rust value and its
+//! Avro primitive. Generated code calls them from its Avro codec (at any depth). Hand-written
+//! `#[derive(Event)]` structs, whose Avro payloads go through apache-avro's serde bridge,
+//! name an adapter in `#[serde(serialize_with, deserialize_with)]` through one of the four
+//! shapes a field can have: [`field`], [`option`], [`vec`] and [`map`]; those serialize
+//! through the underlying Avro primitive, which is what the schema-aware serializer expects.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -69,7 +69,7 @@ impl<'de> Deserialize<'de> for Bytes {
 }
 
 /// Avro's `duration`: a `fixed` of 12 bytes, three little-endian unsigned 32-bit counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Duration {
     pub months: u32,
     pub days: u32,

@@ -7,6 +7,9 @@ pub use serde;
 pub use serde_json;
 pub use uuid;
 
+/// The Avro binary primitives generated `write_avro`/`read_avro` functions are made of.
+pub use crate::avro_binary as avro;
+
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
 

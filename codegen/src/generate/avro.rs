@@ -1,7 +1,9 @@
 //! Avro schema -> Rust items for one version module: records become structs, enums enums,
 //! `["null", T]` unions `Option<T>`, other unions enums; named types are emitted once, at
 //! their definition, and a record that can reach itself without a `Vec`/map in between is
-//! boxed so the type has a finite size.
+//! boxed so the type has a finite size. Each type also gets its Avro binary codec
+//! ([`codec`]); serde derives stay for other formats (logs, JSON), with the logical types'
+//! own serde forms.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -12,6 +14,9 @@ use serde_json::Value;
 
 use super::Problem;
 use super::names::{ident, pascal, snake};
+
+mod codec;
+use codec::Codec;
 
 /// The items of one version module and the name of its root type.
 pub(super) struct Module {
@@ -301,9 +306,9 @@ impl<'a> Generator<'a> {
             let variant = ident(&self.variant_name(branch));
             let branch_pointer = format!("{pointer}/{at}");
             let inner = self.ty(branch, &branch_pointer, context, direct, owner);
-            let with = self.with_attribute(branch, &branch_pointer);
-            variants.push(quote! { #variant(#with #inner) });
+            variants.push(quote! { #variant(#inner) });
         }
+        let codec = self.union_enum_codec(&name, branches, pointer, direct, owner);
         let enum_name = ident(&name);
         let derive = derive_data();
         let doc = format!(" A union of the schema at `{pointer}`.");
@@ -311,6 +316,7 @@ impl<'a> Generator<'a> {
             #[doc = #doc]
             #derive
             pub enum #enum_name { #(#variants),* }
+            #codec
         });
         if nullable {
             quote! { Option<#enum_name> }
@@ -343,16 +349,12 @@ impl<'a> Generator<'a> {
         match &named.kind {
             NamedKind::Fixed { .. } => {}
             NamedKind::Enum { symbols, default } => {
-                let mut seen = BTreeSet::new();
-                let mut variants = Vec::new();
-                for symbol in symbols {
-                    let mut variant = pascal(symbol);
-                    while !seen.insert(variant.clone()) {
-                        variant.push('_');
-                    }
-                    let variant = ident(&variant);
-                    variants.push(quote! { #[serde(rename = #symbol)] #variant });
-                }
+                let names = enum_variants(symbols);
+                let variants = symbols.iter().zip(&names).map(|(symbol, variant)| {
+                    let variant = ident(variant);
+                    quote! { #[serde(rename = #symbol)] #variant }
+                });
+                let codec = Self::enum_codec(&name, &names);
                 let default_doc = default
                     .as_ref()
                     .map(|d| format!(" Readers map unknown symbols to `{d}`."))
@@ -363,20 +365,27 @@ impl<'a> Generator<'a> {
                     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::eventschema::__private::serde::Serialize, ::eventschema::__private::serde::Deserialize)]
                     #[serde(crate = "::eventschema::__private::serde")]
                     pub enum #type_ident { #(#variants),* }
+                    #codec
                 });
             }
             NamedKind::Record { fields, .. } => {
                 let mut out = Vec::new();
+                let mut codecs = Vec::new();
                 let mut used = BTreeSet::new();
                 for (i, field) in fields.iter().enumerate() {
                     let field_pointer = format!("{pointer}/fields/{i}");
-                    out.push(self.field(index, &name, field, &field_pointer, &mut used));
+                    let (tokens, rust, codec) =
+                        self.field(index, &name, field, &field_pointer, &mut used);
+                    out.push(tokens);
+                    codecs.push((rust, codec));
                 }
                 let derive = derive_data();
+                let codec = Self::record_codec(&name, &codecs);
                 self.items.push(quote! {
                     #type_doc
                     #derive
                     pub struct #type_ident { #(#out),* }
+                    #codec
                 });
             }
         }
@@ -389,7 +398,7 @@ impl<'a> Generator<'a> {
         field: &Field,
         pointer: &str,
         used: &mut BTreeSet<String>,
-    ) -> TokenStream {
+    ) -> (TokenStream, String, Codec) {
         let mut rust = snake(&field.name);
         while !used.insert(rust.clone()) {
             rust.push('_');
@@ -398,7 +407,7 @@ impl<'a> Generator<'a> {
         let type_pointer = format!("{pointer}/type");
         let context = format!("{owner_name}{}", pascal(&field.name));
         let ty = self.ty(&field.schema, &type_pointer, &context, true, owner);
-        let with = self.with_attribute(&field.schema, &type_pointer);
+        let codec = self.codec(&field.schema, &type_pointer, true, owner);
         let field_doc = doc(field.doc.as_ref());
         let rename = (rust != field.name).then(|| {
             let name = &field.name;
@@ -427,14 +436,14 @@ impl<'a> Generator<'a> {
                 }
             }
         });
-        quote! {
+        let tokens = quote! {
             #field_doc
             #rename
             #(#aliases)*
             #default
-            #with
             pub #field_ident: #ty
-        }
+        };
+        (tokens, rust, codec)
     }
 
     /// A Rust expression for an Avro default value (JSON) of `schema`.
@@ -572,9 +581,8 @@ impl<'a> Generator<'a> {
     }
 }
 
-/// A schema whose Rust type needs a serde adapter from `eventschema::logical` to keep the
-/// Avro wire form: logical types, and `bytes`/`fixed` (a `Vec<u8>` would otherwise
-/// serialize as an array).
+/// A schema whose Rust type converts to its Avro wire form through an adapter of
+/// `eventschema::logical` (logical types), or is `Vec<u8>` as is (`bytes`, `fixed`).
 pub(super) struct Adapted {
     /// The Rust type in generated structs.
     pub rust: TokenStream,
@@ -700,82 +708,6 @@ impl Generator<'_> {
             }
             _ => None,
         }
-    }
-
-    /// Whether an adapted type occurs under `schema` outside a named type (which has its
-    /// own fields) and outside a union enum (whose variants carry their own adapters).
-    fn needs_adapter(&self, schema: &Schema) -> bool {
-        self.adapter(schema).is_some()
-            || match schema {
-                Schema::Array { items: inner, .. } | Schema::Map { values: inner, .. } => {
-                    self.needs_adapter(inner)
-                }
-                Schema::Union(branches) => match optional_branch(branches) {
-                    Some(only) => self.needs_adapter(only),
-                    None => false,
-                },
-                _ => false,
-            }
-    }
-
-    /// The `#[serde(serialize_with, deserialize_with)]` attribute of a field or union
-    /// variant of type `schema`: the value itself, `Option`, `Vec` or map of an adapted
-    /// type. Deeper nesting (`Vec<Option<_>>`, ...) is reported as unsupported.
-    fn with_attribute(&mut self, schema: &Schema, pointer: &str) -> TokenStream {
-        let (shape, inner) = if let Some(adapted) = self.adapter(schema) {
-            ("field", Some(adapted))
-        } else {
-            match schema {
-                Schema::Union(branches) => match optional_branch(branches) {
-                    Some(only) => ("option", self.nested(only, pointer)),
-                    None => ("field", None),
-                },
-                Schema::Array { items, .. } => ("vec", self.nested(items, pointer)),
-                Schema::Map { values, .. } => ("map", self.nested(values, pointer)),
-                _ => ("field", None),
-            }
-        };
-        let Some(adapted) = inner else {
-            return TokenStream::new();
-        };
-        let adapter = adapted.adapter.to_string().replace(' ', "");
-        let serialize = format!("::eventschema::logical::{shape}::serialize::<{adapter},_>");
-        let deserialize = format!("::eventschema::logical::{shape}::deserialize::<{adapter},_>");
-        quote! { #[serde(serialize_with = #serialize, deserialize_with = #deserialize)] }
-    }
-
-    /// The adapter of a type one level inside an `Option`, `Vec` or map; anything deeper
-    /// that needs one is a problem.
-    fn nested(&mut self, schema: &Schema, pointer: &str) -> Option<Adapted> {
-        if let Some(adapted) = self.adapter(schema) {
-            return Some(adapted);
-        }
-        let deeper = match schema {
-            Schema::Array { items: inner, .. } | Schema::Map { values: inner, .. } => {
-                self.needs_adapter(inner)
-            }
-            Schema::Union(branches) => optional_branch(branches)
-                .map(|only| self.needs_adapter(only))
-                .unwrap_or(false),
-            _ => false,
-        };
-        if deeper {
-            self.problems.push(Problem::new(
-                pointer,
-                "bytes, fixed or a logical type nested two levels deep in arrays, maps and \
-                 optional values is not supported; wrap the inner level in a record",
-            ));
-        }
-        None
-    }
-}
-
-/// The one non-null branch of a `["null", T]` union.
-fn optional_branch(branches: &[Schema]) -> Option<&Schema> {
-    let mut others = branches.iter().filter(|b| !is_null(b));
-    match (null_branch(branches), others.next(), others.next()) {
-        (true, Some(only), None) => Some(only),
-        _ => None,
     }
 }
 

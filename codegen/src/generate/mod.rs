@@ -278,8 +278,8 @@ fn event_impl(
         SchemaType::Avro => (
             quote! { Avro },
             "application/avro",
-            quote! { ::eventschema::__private::avro_encode(Self::SCHEMA, self) },
-            quote! { ::eventschema::__private::avro_decode(Self::SCHEMA, bytes) },
+            quote! { ::eventschema::__private::avro::encode(self) },
+            quote! { ::eventschema::__private::avro::decode(bytes) },
         ),
         _ => (
             quote! { Json },
