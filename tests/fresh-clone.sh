@@ -7,17 +7,18 @@
 # Usage: tests/fresh-clone.sh [REVISION]   (default HEAD; committed work only, as a clone has)
 #
 # The one thing reused is cargo's download cache (~/.cargo/registry), which every user who
-# has built any Rust project has too. FRESH_CLONE_TARGET_DIR, when set, is used as the
-# clone's CARGO_TARGET_DIR (a folder outside the clone, as a developer with a global target
-# folder has); unset, the clone builds into its own `target/` from nothing.
+# has built any Rust project has too. The build goes into an empty CARGO_TARGET_DIR in a
+# temporary folder of its own, outside the clone (as for a developer with a global target
+# folder), so the run also proves that no test depends on where the target folder lives.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 revision=${1:-HEAD}
 workdir=$(mktemp -d)
+targetdir=$(mktemp -d)
 server=""
 cleanup() {
   [ -n "$server" ] && kill "$server" 2>/dev/null || true
-  rm -rf "$workdir"
+  rm -rf "$workdir" "$targetdir"
 }
 trap cleanup EXIT
 
@@ -28,10 +29,7 @@ echo "fresh clone of $(git rev-parse --short HEAD) in $workdir/eventschema ($(ls
 
 # A user's shell: no service URLs, no CI switches, no target folder of ours.
 clean_env=(env -u DATABASE_URL -u REDIS_URL -u NATS_URL -u AMQP_URL -u KAFKA_URL -u MYSQL_URL
-  -u EVENTSCHEMA_REQUIRE_SERVICES -u CARGO_TARGET_DIR -u CI)
-if [ -n "${FRESH_CLONE_TARGET_DIR:-}" ]; then
-  clean_env+=(CARGO_TARGET_DIR="$FRESH_CLONE_TARGET_DIR")
-fi
+  -u EVENTSCHEMA_REQUIRE_SERVICES -u CI CARGO_TARGET_DIR="$targetdir")
 
 echo "-- cargo test --workspace"
 start=$(date +%s)
