@@ -165,7 +165,6 @@ fn errors_name_the_file_and_the_json_pointer() {
             "s.bad/1.avsc",
             r#"{"type":"record","name":"R","fields":[{"name":"n","type":"int","default":"x"}]}"#,
         ),
-        ("s.prim/1.avsc", r#""string""#),
         (
             "s.json/1.json",
             r##"{"type":"object","properties":{"a":{"$ref":"#/nope"}}}"##,
@@ -334,6 +333,28 @@ fn logical_types_use_well_known_crates_with_wire_adapters() {
             "day":{"type":"string","format":"date"},
             "at":{"type":"string","format":"date-time"},
             "opens":{"type":"string","format":"time"}}}"#,
+        ),
+    ]));
+}
+
+#[test]
+fn roots_that_are_not_records_become_newtypes() {
+    // Confluent serializers register plain values too (`"string"` for a key, an array or a
+    // union for a value); each becomes a newtype named after the subject, and an upcast
+    // between two of them is left to the application.
+    insta::assert_snapshot!(code(&[
+        ("keys.customer-id/1.avsc", r#""string""#),
+        (
+            "values.readings/1.avsc",
+            r#"{"type":"array","items":["null","double"]}"#,
+        ),
+        (
+            "values.readings/2.avsc",
+            r#"{"type":"array","items":["null","double","string"]}"#,
+        ),
+        (
+            "values.color/1.avsc",
+            r#"{"type":"enum","name":"Color","symbols":["RED"]}"#,
         ),
     ]));
 }

@@ -28,8 +28,8 @@ pub(super) struct Module {
 /// schema and the Rust names the generator chose for it.
 pub(super) struct Model<'a> {
     pub schema: &'a AvroSchema,
-    /// The root record's index.
-    pub root: usize,
+    /// The root record's index (`None` for a newtype root).
+    pub root: Option<usize>,
     /// Rust type name of every named type, by index.
     pub names: BTreeMap<usize, String>,
     /// Union enum names by the JSON pointer of the union.
@@ -90,34 +90,53 @@ pub(super) fn default_function(owner_name: &str, rust_field: &str) -> String {
     format!("default_{}_{}", snake(owner_name), rust_field)
 }
 
-pub(super) fn module(schema: &AvroSchema) -> Result<(Module, Model<'_>), Vec<Problem>> {
-    let Schema::Named(root) = schema.root() else {
-        return Err(vec![Problem::new(
-            "",
-            "the root of an event schema must be an Avro record",
-        )]);
+/// The items of one version. A record at the root is the event type itself; any other root
+/// (a primitive, array, map, union, enum or fixed, which Confluent serializers register
+/// for plain values too) becomes a newtype struct named `fallback` around its Rust type.
+pub(super) fn module<'a>(
+    schema: &'a AvroSchema,
+    fallback: &str,
+) -> Result<(Module, Model<'a>), Vec<Problem>> {
+    let record_root = match schema.root() {
+        Schema::Named(index)
+            if matches!(
+                schema.named(*index).map(|n| &n.kind),
+                Some(NamedKind::Record { .. })
+            ) =>
+        {
+            Some(*index)
+        }
+        _ => None,
     };
-    let root = *root;
-    if !matches!(
-        schema.named(root).map(|n| &n.kind),
-        Some(NamedKind::Record { .. })
-    ) {
-        return Err(vec![Problem::new(
-            "",
-            "the root of an event schema must be an Avro record",
-        )]);
-    }
     let mut generator = Generator::new(schema);
-    generator.ty(schema.root(), "", "", true, root);
+    let root_name = match record_root {
+        Some(root) => {
+            generator.ty(schema.root(), "", "", true, root);
+            generator.names.get(&root).cloned().unwrap_or_default()
+        }
+        None => generator.newtype_root(fallback),
+    };
+    for (index, named) in schema.types().iter().enumerate() {
+        if always_contains(schema, index, index, &mut BTreeSet::new()) {
+            let pointer = generator.defined_at.get(&index).cloned().unwrap_or_default();
+            generator.problems.push(Problem::new(
+                &pointer,
+                &format!(
+                    "record '{}' always contains itself (through fields that are neither \
+                     optional nor collections): no finite value has this schema",
+                    named.name.full()
+                ),
+            ));
+        }
+    }
     if !generator.problems.is_empty() {
         return Err(generator.problems);
     }
-    let root_name = generator.names.get(&root).cloned().unwrap_or_default();
     let items = generator.items;
     let defaults = generator.defaults;
     let model = Model {
         schema,
-        root,
+        root: record_root,
         names: generator.names,
         unions: generator.unions,
         defined_at: generator.defined_at,
@@ -130,6 +149,9 @@ pub(super) fn module(schema: &AvroSchema) -> Result<(Module, Model<'_>), Vec<Pro
         model,
     ))
 }
+
+/// No record owns a newtype root's value, so nothing under it is boxed for its sake.
+const NO_OWNER: usize = usize::MAX;
 
 struct Generator<'a> {
     schema: &'a AvroSchema,
@@ -221,6 +243,40 @@ impl<'a> Generator<'a> {
             defaults: Vec::new(),
             problems: Vec::new(),
         }
+    }
+
+    /// A newtype struct around a root that is not a record; returns its name.
+    fn newtype_root(&mut self, fallback: &str) -> String {
+        // A root enum or fixed may already hold the subject's name.
+        let wanted = if self.taken.contains(fallback) {
+            format!("{fallback}Value")
+        } else {
+            fallback.to_owned()
+        };
+        let name = self.fresh_name(wanted);
+        let root = self.schema.root();
+        let ty = self.ty(root, "", &name, true, NO_OWNER);
+        let codec = self.codec(root, "", true, NO_OWNER);
+        let (write, read) = (codec.write, codec.read);
+        let type_ident = ident(&name);
+        let derive = derive_data();
+        let avro = quote! { ::eventschema::__private::avro };
+        self.items.push(quote! {
+            /// The event's value: its schema's root is not a record.
+            #derive
+            pub struct #type_ident(pub #ty);
+            impl #avro::AvroDatum for #type_ident {
+                fn write_avro(&self, out: &mut Vec<u8>) -> Result<(), ::eventschema::CodecError> {
+                    let v = &self.0;
+                    #write
+                    Ok(())
+                }
+                fn read_avro(input: #avro::Input<'_, '_>) -> Result<Self, ::eventschema::CodecError> {
+                    Ok(Self(#read))
+                }
+            }
+        });
+        name
     }
 
     fn fresh_name(&mut self, wanted: String) -> String {
@@ -709,6 +765,26 @@ impl Generator<'_> {
             _ => None,
         }
     }
+}
+
+/// Whether every value of record `from` holds a value of record `to`: a field whose type
+/// is that record directly (no union, array or map, which can end the chain).
+fn always_contains(
+    schema: &AvroSchema,
+    from: usize,
+    to: usize,
+    seen: &mut BTreeSet<usize>,
+) -> bool {
+    if !seen.insert(from) {
+        return false;
+    }
+    let Some(NamedKind::Record { fields, .. }) = schema.named(from).map(|n| &n.kind) else {
+        return false;
+    };
+    fields.iter().any(|field| match field.schema {
+        Schema::Named(next) => next == to || always_contains(schema, next, to, seen),
+        _ => false,
+    })
 }
 
 /// Whether `from` can reach record `to` through fields and unions only.

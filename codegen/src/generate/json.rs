@@ -347,6 +347,13 @@ impl Generator<'_> {
                 if required.contains(property.as_str()) {
                     fields.push(quote! { #field_doc #rename #with pub #field_ident: #ty });
                 } else {
+                    // An untyped property is a `Value`, which holds null itself: absent
+                    // reads as null and null is not written.
+                    let skip = if ty.to_string() == value_type().to_string() {
+                        "::eventschema::__private::serde_json::Value::is_null"
+                    } else {
+                        "Option::is_none"
+                    };
                     let ty = if nullable {
                         ty
                     } else {
@@ -355,7 +362,7 @@ impl Generator<'_> {
                     fields.push(quote! {
                         #field_doc
                         #rename
-                        #[serde(default, skip_serializing_if = "Option::is_none")]
+                        #[serde(default, skip_serializing_if = #skip)]
                         #with
                         pub #field_ident: #ty
                     });

@@ -119,7 +119,8 @@ pub fn generate_with_ids(
         for (file, parsed) in &parsed_files {
             let module = match parsed {
                 ParsedSchema::Avro(schema) => {
-                    avro::module(schema).map(|(module, model)| (module, Shape::Avro(model)))
+                    avro::module(schema, &fallback)
+                        .map(|(module, model)| (module, Shape::Avro(model)))
                 }
                 ParsedSchema::Json(schema) => json::module(schema.document(), &fallback)
                     .map(|(module, model)| (module, Shape::Json(model))),

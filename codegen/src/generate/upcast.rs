@@ -134,7 +134,10 @@ fn avro_step(
         reasons: Vec::new(),
         vars: 0,
     };
-    step.pair(from.root, to.root);
+    let (Some(from_root), Some(to_root)) = (from.root, to.root) else {
+        return Err(vec!["the root of a version is not a record".to_owned()]);
+    };
+    step.pair(from_root, to_root);
     let mut impls = Vec::new();
     let mut next = 0;
     while let Some(&(writer, reader)) = step.pairs.get(next) {

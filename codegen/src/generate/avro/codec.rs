@@ -185,21 +185,30 @@ impl Generator<'_> {
             writes.push(quote! {
                 Self::#variant(v) => { #avro::write_branch(out, #at); #write }
             });
-            reads.push(quote! { #at => Self::#variant(#read), });
+            reads.push(quote! { #at => Ok(Self::#variant(#read)), });
         }
         let enum_ident = ident(enum_name);
         let unknown = format!("branch {{branch}} of the union at `{pointer}` has no variant");
+        // A union of only `null` is an enum without variants: nothing to write.
+        let (write_body, out, input) = if writes.is_empty() {
+            (quote! { match *self {} }, quote! { _out }, quote! { _input })
+        } else {
+            (
+                quote! { match self { #(#writes)* } Ok(()) },
+                quote! { out },
+                quote! { input },
+            )
+        };
         quote! {
             impl #enum_ident {
-                fn write_avro(&self, out: &mut Vec<u8>) -> Result<(), ::eventschema::CodecError> {
-                    match self { #(#writes)* }
-                    Ok(())
+                fn write_avro(&self, #out: &mut Vec<u8>) -> Result<(), ::eventschema::CodecError> {
+                    #write_body
                 }
-                fn read_avro_branch(branch: usize, input: #avro::Input<'_, '_>) -> Result<Self, ::eventschema::CodecError> {
-                    Ok(match branch {
+                fn read_avro_branch(branch: usize, #input: #avro::Input<'_, '_>) -> Result<Self, ::eventschema::CodecError> {
+                    match branch {
                         #(#reads)*
-                        _ => return Err(::eventschema::CodecError(format!(#unknown))),
-                    })
+                        _ => Err(::eventschema::CodecError(format!(#unknown))),
+                    }
                 }
             }
         }
@@ -220,13 +229,19 @@ impl Generator<'_> {
             let read = &codec.read;
             quote! { #field: #read }
         });
+        // A record without fields reads and writes nothing.
+        let (out, input) = if fields.is_empty() {
+            (quote! { _out }, quote! { _input })
+        } else {
+            (quote! { out }, quote! { input })
+        };
         quote! {
             impl #avro::AvroDatum for #type_ident {
-                fn write_avro(&self, out: &mut Vec<u8>) -> Result<(), ::eventschema::CodecError> {
+                fn write_avro(&self, #out: &mut Vec<u8>) -> Result<(), ::eventschema::CodecError> {
                     #(#writes)*
                     Ok(())
                 }
-                fn read_avro(input: #avro::Input<'_, '_>) -> Result<Self, ::eventschema::CodecError> {
+                fn read_avro(#input: #avro::Input<'_, '_>) -> Result<Self, ::eventschema::CodecError> {
                     Ok(Self { #(#reads),* })
                 }
             }
@@ -264,7 +279,9 @@ impl Generator<'_> {
 fn primitive(kind: Primitive) -> Codec {
     let avro = avro();
     let (write, read) = match kind {
-        Primitive::Null => (quote! { let _ = v; }, quote! { () }),
+        // Null takes no bytes; the bindings are named so a newtype of null compiles
+        // without unused-variable warnings.
+        Primitive::Null => (quote! { let _ = (v, &out); }, quote! { { let _ = &input; } }),
         Primitive::Boolean => (
             quote! { #avro::write_boolean(out, *v); },
             quote! { #avro::read_boolean(input)? },
