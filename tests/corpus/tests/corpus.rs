@@ -1,0 +1,323 @@
+//! The corpus test: every schema of the conformance cases that the generator expresses is
+//! round-tripped through its generated type with values it did not write.
+//!
+//! For each Avro schema, random values drawn from the schema (seeded: the same values on
+//! every run) are written by apache-avro's `Value` writer (not through serde), read by the
+//! generated type and written back: the bytes must be identical. A map with two or more
+//! entries is the one exception, since apache-avro writes a `HashMap` in no fixed order and
+//! the generated `BTreeMap` writes keys sorted: those datums must have the same length and
+//! read back, by apache-avro, to an equal value.
+//!
+//! The schemas the generator refuses must be exactly those listed, with the reason, in
+//! `tests/corpus/unsupported.txt` (reviewed: only what no Rust type can hold may stay).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeSet, HashMap};
+
+use apache_avro::schema::{InnerDecimalSchema, Name, UuidSchema};
+use apache_avro::types::Value;
+use apache_avro::{Days, Decimal, Duration, Millis, Months, Schema};
+use eventschema_corpus::{CASES, UNSUPPORTED};
+
+/// Values drawn per schema.
+const VALUES_PER_SCHEMA: usize = 40;
+/// Below this depth, collections are empty and unions prefer a branch that ends.
+const MAX_DEPTH: usize = 5;
+
+struct Draw<'s> {
+    rng: fastrand::Rng,
+    names: HashMap<Name, &'s Schema>,
+    /// Whether the value holds a map of two or more entries (written in no fixed order).
+    unordered: bool,
+}
+
+fn collect_names<'s>(schema: &'s Schema, names: &mut HashMap<Name, &'s Schema>) {
+    match schema {
+        Schema::Record(record) => {
+            names.insert(record.name.clone(), schema);
+            for field in &record.fields {
+                collect_names(&field.schema, names);
+            }
+        }
+        Schema::Enum(e) => {
+            names.insert(e.name.clone(), schema);
+        }
+        Schema::Fixed(f) | Schema::Duration(f) => {
+            names.insert(f.name.clone(), schema);
+        }
+        Schema::Uuid(UuidSchema::Fixed(f)) => {
+            names.insert(f.name.clone(), schema);
+        }
+        Schema::Decimal(d) => {
+            if let InnerDecimalSchema::Fixed(f) = &d.inner {
+                names.insert(f.name.clone(), schema);
+            }
+        }
+        Schema::Array(a) => collect_names(&a.items, names),
+        Schema::Map(m) => collect_names(&m.types, names),
+        Schema::Union(u) => u.variants().iter().for_each(|v| collect_names(v, names)),
+        _ => {}
+    }
+}
+
+/// The minimal big-endian two's-complement bytes of `n` (what Java's BigInteger writes).
+fn minimal_bytes(n: i128) -> Vec<u8> {
+    let bytes = n.to_be_bytes();
+    let mut start = 0;
+    while start + 1 < bytes.len() {
+        let (this, next) = (bytes[start], bytes[start + 1]);
+        let redundant = (this == 0 && next & 0x80 == 0) || (this == 0xff && next & 0x80 != 0);
+        if !redundant {
+            break;
+        }
+        start += 1;
+    }
+    bytes[start..].to_vec()
+}
+
+impl Draw<'_> {
+    fn string(&mut self) -> String {
+        let len = self.rng.usize(0..6);
+        (0..len)
+            .map(|_| match self.rng.u8(0..4) {
+                0 => self.rng.char('a'..='z'),
+                1 => self.rng.char('\u{80}'..='\u{7ff}'),
+                2 => self.rng.char('\u{1F300}'..='\u{1F5FF}'),
+                _ => self.rng.char(' '..='~'),
+            })
+            .collect()
+    }
+
+    fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.rng.u8(..)).collect()
+    }
+
+    /// An unscaled decimal value of at most `precision` digits that fits in `size` bytes.
+    fn unscaled(&mut self, precision: usize, size: Option<usize>) -> i128 {
+        let digits = precision.min(30);
+        let mut limit = 10_i128.pow(u32::try_from(digits).unwrap());
+        if let Some(size) = size {
+            let bits = (size * 8).min(120);
+            limit = limit.min(1_i128 << (bits.saturating_sub(1)));
+        }
+        self.rng.i128(-(limit - 1).max(0)..=(limit - 1).max(0))
+    }
+
+    fn value(&mut self, schema: &Schema, depth: usize) -> Value {
+        match schema {
+            Schema::Null => Value::Null,
+            Schema::Boolean => Value::Boolean(self.rng.bool()),
+            Schema::Int => Value::Int(self.rng.i32(..)),
+            Schema::Long => Value::Long(self.rng.i64(..)),
+            Schema::Float => Value::Float(f32::from_bits(self.rng.u32(..))),
+            Schema::Double => Value::Double(f64::from_bits(self.rng.u64(..))),
+            Schema::Bytes => {
+                let len = self.rng.usize(0..8);
+                Value::Bytes(self.bytes(len))
+            }
+            Schema::String => Value::String(self.string()),
+            Schema::Array(array) => {
+                let len = if depth >= MAX_DEPTH {
+                    0
+                } else {
+                    self.rng.usize(0..4)
+                };
+                Value::Array(
+                    (0..len)
+                        .map(|_| self.value(&array.items, depth + 1))
+                        .collect(),
+                )
+            }
+            Schema::Map(map) => {
+                let len = if depth >= MAX_DEPTH {
+                    0
+                } else {
+                    self.rng.usize(0..4)
+                };
+                let mut entries = HashMap::new();
+                for _ in 0..len {
+                    let key = self.string();
+                    let value = self.value(&map.types, depth + 1);
+                    entries.insert(key, value);
+                }
+                self.unordered |= entries.len() > 1;
+                Value::Map(entries)
+            }
+            Schema::Union(union) => {
+                let variants = union.variants();
+                if variants.is_empty() {
+                    // No value has this schema; the writer refuses whatever is drawn.
+                    return Value::Null;
+                }
+                let index = if depth >= MAX_DEPTH {
+                    variants
+                        .iter()
+                        .position(|v| matches!(v, Schema::Null))
+                        .unwrap_or(0)
+                } else {
+                    self.rng.usize(0..variants.len())
+                };
+                let value = self.value(&variants[index], depth + 1);
+                Value::Union(u32::try_from(index).unwrap(), Box::new(value))
+            }
+            Schema::Record(record) => Value::Record(
+                record
+                    .fields
+                    .iter()
+                    .map(|field| (field.name.clone(), self.value(&field.schema, depth + 1)))
+                    .collect(),
+            ),
+            Schema::Enum(e) => {
+                let index = self.rng.usize(0..e.symbols.len());
+                Value::Enum(u32::try_from(index).unwrap(), e.symbols[index].clone())
+            }
+            Schema::Fixed(fixed) => Value::Fixed(fixed.size, self.bytes(fixed.size)),
+            Schema::Decimal(decimal) => {
+                let size = match &decimal.inner {
+                    InnerDecimalSchema::Fixed(fixed) => Some(fixed.size),
+                    InnerDecimalSchema::Bytes => None,
+                };
+                let unscaled = self.unscaled(decimal.precision, size);
+                let mut bytes = minimal_bytes(unscaled);
+                if let Some(size) = size {
+                    // Sign-extended to the fixed's size, as Java's DecimalConversion writes.
+                    let fill = if unscaled < 0 { 0xff } else { 0 };
+                    let mut full = vec![fill; size - bytes.len()];
+                    full.append(&mut bytes);
+                    bytes = full;
+                }
+                Value::Decimal(Decimal::from(bytes))
+            }
+            Schema::Uuid(_) => Value::Uuid(uuid::Uuid::from_u128(self.rng.u128(..))),
+            Schema::Date => Value::Date(self.rng.i32(-1_000_000..1_000_000)),
+            Schema::TimeMillis => Value::TimeMillis(self.rng.i32(0..86_400_000)),
+            Schema::TimeMicros => Value::TimeMicros(self.rng.i64(0..86_400_000_000)),
+            Schema::TimestampMillis => Value::TimestampMillis(self.timestamp(1_000)),
+            Schema::TimestampMicros => Value::TimestampMicros(self.timestamp(1_000_000)),
+            Schema::TimestampNanos => Value::TimestampNanos(self.rng.i64(..)),
+            Schema::LocalTimestampMillis => Value::LocalTimestampMillis(self.timestamp(1_000)),
+            Schema::LocalTimestampMicros => {
+                Value::LocalTimestampMicros(self.timestamp(1_000_000))
+            }
+            Schema::LocalTimestampNanos => Value::LocalTimestampNanos(self.rng.i64(..)),
+            Schema::Duration(_) => Value::Duration(Duration::new(
+                Months::new(self.rng.u32(..)),
+                Days::new(self.rng.u32(..)),
+                Millis::new(self.rng.u32(..)),
+            )),
+            Schema::Ref { name } => {
+                let target = *self
+                    .names
+                    .get(name)
+                    .unwrap_or_else(|| panic!("no definition of {name:?}"));
+                self.value(target, depth + 1)
+            }
+            Schema::BigDecimal => panic!("big-decimal values are not drawn (no case has one)"),
+        }
+    }
+
+    /// Instants within chrono's range (about 262,000 years either side of 1970).
+    fn timestamp(&mut self, per_second: i64) -> i64 {
+        let seconds = self.rng.i64(-8_000_000_000_000..8_000_000_000_000);
+        seconds * per_second + self.rng.i64(0..per_second)
+    }
+}
+
+#[test]
+fn every_avro_schema_round_trips_values_apache_avro_wrote() {
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for case in CASES.iter().filter(|case| case.format == "avro") {
+        let schema = match Schema::parse_str(case.schema) {
+            Ok(schema) => schema,
+            Err(error) => {
+                failures.push(format!(
+                    "{}: apache-avro cannot parse {}: {error}",
+                    case.subject, case.schema
+                ));
+                continue;
+            }
+        };
+        let mut names = HashMap::new();
+        collect_names(&schema, &mut names);
+        // Seeded by the subject, so a failure reproduces.
+        let seed = case.subject.bytes().fold(0_u64, |h, b| {
+            h.wrapping_mul(0x100_0000_01b3) ^ u64::from(b)
+        });
+        let mut draw = Draw {
+            rng: fastrand::Rng::with_seed(seed),
+            names,
+            unordered: false,
+        };
+        for round in 0..VALUES_PER_SCHEMA {
+            draw.unordered = false;
+            let value = draw.value(&schema, 0);
+            let written = match apache_avro::to_avro_datum(&schema, value.clone()) {
+                Ok(bytes) => bytes,
+                // An empty union (no value exists) is the one schema nothing can write.
+                Err(_) if matches!(&schema, Schema::Union(u) if u.variants().is_empty()) => break,
+                Err(error) => panic!("{}: apache-avro cannot write {value:?}: {error}", case.subject),
+            };
+            match (case.round_trip)(&written) {
+                Ok(again) if again == written => {}
+                Ok(again) if draw.unordered && again.len() == written.len() => {
+                    let back = apache_avro::from_avro_datum(&schema, &mut &again[..], None)
+                        .unwrap_or_else(|e| panic!("{}: {e}", case.subject));
+                    if back != value {
+                        failures.push(format!(
+                            "{} value {round}: written back as a different value\n  schema {}\n  value {value:?}\n  back  {back:?}",
+                            case.subject, case.schema
+                        ));
+                    }
+                }
+                Ok(again) => failures.push(format!(
+                    "{} value {round}: different bytes\n  schema {}\n  value {value:?}\n  apache-avro {written:?}\n  generated   {again:?}",
+                    case.subject, case.schema
+                )),
+                Err(error) => failures.push(format!(
+                    "{} value {round}: the generated type cannot read it: {error}\n  schema {}\n  value {value:?}\n  bytes {written:?}",
+                    case.subject, case.schema
+                )),
+            }
+            checked += 1;
+        }
+    }
+    println!("{checked} Avro values round-tripped");
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(checked > 1000, "only {checked} values were checked");
+}
+
+#[test]
+fn the_schemas_left_out_are_exactly_the_reviewed_list() {
+    let subjects = |text: &str| -> BTreeSet<String> {
+        text.lines()
+            .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
+            .map(|line| line.split('\t').next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let reviewed = include_str!("../unsupported.txt");
+    let found = subjects(UNSUPPORTED);
+    let expected = subjects(reviewed);
+    let new: Vec<_> = UNSUPPORTED
+        .lines()
+        .filter(|line| {
+            let subject = line.split('\t').next().unwrap_or_default();
+            !expected.contains(subject)
+        })
+        .collect();
+    assert!(
+        new.is_empty(),
+        "the generator refuses schemas it did not before:\n{}",
+        new.join("\n")
+    );
+    let now_supported: Vec<_> = expected.difference(&found).collect();
+    assert!(
+        now_supported.is_empty(),
+        "these now generate: remove them from tests/corpus/unsupported.txt: {now_supported:?}"
+    );
+}
