@@ -2,7 +2,8 @@
 //! so that `tests/generated.rs` proves the generated code compiles and round-trips; and for
 //! the fixtures of `tests/upcasters.rs`: `fixtures/manual-upcast` (a hand-written upcaster),
 //! `fixtures/upcast-features` (every kind of derived step) and `fixtures/logical-types`
-//! (logical types and formats).
+//! (logical types and formats), `fixtures/json-shapes` (JSON Schema unions, `allOf`, maps,
+//! tuples and bounds).
 
 fn main() -> Result<(), eventschema_codegen::BuildError> {
     eventschema_codegen::Builder::new()
@@ -19,6 +20,10 @@ fn main() -> Result<(), eventschema_codegen::BuildError> {
     eventschema_codegen::Builder::new()
         .schemas_dir("fixtures/logical-types")
         .file_name("logical_types_generated.rs")
+        .generate()?;
+    eventschema_codegen::Builder::new()
+        .schemas_dir("fixtures/json-shapes")
+        .file_name("json_shapes_generated.rs")
         .generate()?;
     Ok(())
 }

@@ -377,3 +377,84 @@ fn unions_of_every_shape_and_logical_types_at_any_depth() {
             {"name":"times","type":{"type":"map","values":{"type":"array","items":{"type":"long","logicalType":"timestamp-micros"}}}}]}"#,
     )]));
 }
+
+#[test]
+fn json_schema_one_of_with_const_discriminator_is_a_tagged_enum() {
+    insta::assert_snapshot!(code(&[(
+        "pay.payment-made/1.json",
+        r##"{"title":"PaymentMade","type":"object",
+            "properties":{
+              "method":{"oneOf":[
+                {"$ref":"#/definitions/Card"},
+                {"type":"object","properties":{"kind":{"enum":["bank-transfer"]},"iban":{"type":"string"}},"required":["kind","iban"]}]},
+              "reference":{"anyOf":[{"type":"string","maxLength":8},{"type":"integer"},{"type":"null"}]},
+              "ambiguous":{"oneOf":[{"type":"object","properties":{"a":{"type":"string"}}},{"type":"object","properties":{"b":{"type":"string"}}}]}
+            },
+            "required":["method"],
+            "definitions":{"Card":{"type":"object","properties":{"kind":{"const":"card"},"last4":{"type":"string"}},"required":["kind","last4"]}}}"##,
+    )]));
+}
+
+#[test]
+fn json_schema_all_of_is_merged_into_one_struct() {
+    insta::assert_snapshot!(code(&[(
+        "pay.refund-issued/1.json",
+        r##"{"title":"RefundIssued","allOf":[
+              {"$ref":"#/definitions/Base"},
+              {"type":"object","properties":{"amount":{"type":"number"}},"required":["amount"]}],
+            "properties":{"reason":{"type":"string"}},
+            "definitions":{"Base":{"type":"object","properties":{"refundId":{"type":"string"}},"required":["refundId"]}}}"##,
+    )]));
+}
+
+#[test]
+fn json_schema_typed_additional_and_pattern_properties_are_maps() {
+    insta::assert_snapshot!(code(&[(
+        "pay.totals/1.json",
+        r##"{"title":"Totals","type":"object",
+            "properties":{
+              "currency":{"type":"string"},
+              "byRegion":{"type":"object","additionalProperties":{"type":"integer","minimum":0}},
+              "metrics":{"type":"object","patternProperties":{"^m_":{"type":"number"}},"additionalProperties":false},
+              "open":{"type":"object","patternProperties":{"^m_":{"type":"number"}}}
+            },
+            "additionalProperties":{"type":"string"}}"##,
+    )]));
+}
+
+#[test]
+fn json_schema_bounds_become_checks() {
+    insta::assert_snapshot!(code(&[(
+        "pay.bounded/1.json",
+        r##"{"title":"Bounded","type":"object",
+            "properties":{
+              "amount":{"type":"number","exclusiveMinimum":0,"maximum":100,"multipleOf":0.5},
+              "count":{"type":["integer","null"],"minimum":1,"exclusiveMaximum":10},
+              "code":{"type":"string","minLength":2,"maxLength":3,"pattern":"^[A-Z]+$"},
+              "tags":{"type":"array","minItems":1,"maxItems":3,"items":{"type":"string","maxLength":4}},
+              "nested":{"type":"object","properties":{"level":{"type":"integer","maximum":5}}}
+            },
+            "required":["amount","code"]}"##,
+    )]));
+}
+
+#[test]
+fn json_schema_closed_prefix_items_are_tuples() {
+    insta::assert_snapshot!(code(&[
+        (
+            "geo.point/1.json",
+            r##"{"$schema":"https://json-schema.org/draft/2020-12/schema","title":"Point","type":"object",
+                "properties":{
+                  "at":{"type":"array","prefixItems":[{"type":"number","minimum":-90},{"type":"string"}],"items":false},
+                  "open":{"type":"array","prefixItems":[{"type":"number"}],"items":{"type":"string"}}
+                },
+                "required":["at"]}"##,
+        ),
+        (
+            "geo.legacy-point/1.json",
+            r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"LegacyPoint","type":"object",
+                "properties":{"at":{"type":"array","items":[{"type":"number"},{"type":"boolean"}],"additionalItems":false}},
+                "required":["at"]}"##,
+        ),
+    ]));
+}

@@ -758,7 +758,7 @@ fn additional_properties() {
 }
 
 #[test]
-fn unevaluated_properties_act_like_additional_properties() {
+fn unevaluated_properties_cover_like_additional_properties() {
     let d = "https://json-schema.org/draft/2020-12/schema";
     check(
         json!({"$schema": d, "properties": {"foo": {"type": "string"}}, "unevaluatedProperties": {"type": "string"}}),
@@ -772,7 +772,7 @@ fn unevaluated_properties_act_like_additional_properties() {
     check(
         json!({"$schema": d, "unevaluatedProperties": true}),
         json!({"$schema": d, "unevaluatedProperties": false}),
-        &["ADDITIONAL_PROPERTIES_REMOVED #/additionalProperties"],
+        &["UNEVALUATED_PROPERTIES_REMOVED #/unevaluatedProperties"],
         false,
     );
 }
@@ -1019,7 +1019,7 @@ fn check_pair_orients_forward_as_swapped_diff() {
 
 #[test]
 fn kind_names_and_policies() {
-    assert_eq!(JsonDifferenceKind::ALL.len(), 113);
+    assert_eq!(JsonDifferenceKind::ALL.len(), 129);
     for kind in JsonDifferenceKind::ALL {
         let name = kind.as_str();
         assert!(
@@ -1042,5 +1042,268 @@ fn kind_names_and_policies() {
     assert!(
         !JsonDifferenceKind::PropertyAddedToOpenContentModel
             .is_compatible(JsonCompatibilityPolicy::Strict)
+    );
+}
+
+// ---- 2019-09 / 2020-12 array and object keywords, both directions --------------------------
+//
+// Confluent loads these drafts with json-sKema and translates them to everit's classes
+// (`SchemaTranslator`): `prefixItems` become tuple items, `dependentRequired`/
+// `dependentSchemas` become `dependencies` (reported at `#/dependencies/..`), `contains`
+// keeps its bounds as unprocessed properties (`minContains` defaults to 1) and
+// `unevaluated*` are compared on their own. FORWARD is the same diff with the arguments
+// swapped, so each case states both lists and both verdicts, and checks the verdicts again
+// through `check_pair`.
+
+const D2020: &str = "https://json-schema.org/draft/2020-12/schema";
+const D2019: &str = "https://json-schema.org/draft/2019-09/schema";
+
+fn both_ways(old: Value, new: Value, backward: (&[&str], bool), forward: (&[&str], bool)) {
+    check(old.clone(), new.clone(), backward.0, backward.1);
+    check(new.clone(), old.clone(), forward.0, forward.1);
+    let parse = |v: &Value| {
+        ParsedSchema::parse_standalone(SchemaType::Json, &v.to_string(), &Limits::DEFAULT).unwrap()
+    };
+    let (old, new) = (parse(&old), parse(&new));
+    for (direction, compatible) in [
+        (Direction::Backward, backward.1),
+        (Direction::Forward, forward.1),
+    ] {
+        let found = check_pair(direction, &old, &new);
+        assert_eq!(found.is_empty(), compatible, "{direction:?}: {found:?}");
+    }
+}
+
+fn array(extra: Value) -> Value {
+    let mut schema = json!({"$schema": D2020, "type": "array"});
+    if let (Some(map), Value::Object(extra)) = (schema.as_object_mut(), extra) {
+        map.extend(extra);
+    }
+    schema
+}
+
+fn object(extra: Value) -> Value {
+    let mut schema = json!({"$schema": D2020, "type": "object", "properties": {"foo": {"type": "string"}, "bar": {"type": "string"}}});
+    if let (Some(map), Value::Object(extra)) = (schema.as_object_mut(), extra) {
+        map.extend(extra);
+    }
+    schema
+}
+
+#[test]
+fn contains_added_implies_min_contains_one() {
+    both_ways(
+        array(json!({})),
+        array(json!({"contains": {"type": "number"}})),
+        (&["MIN_CONTAINS_ADDED #/minContains"], false),
+        (&["MIN_CONTAINS_REMOVED #/minContains"], true),
+    );
+    // The default written out is no change.
+    both_ways(
+        array(json!({"contains": {"type": "number"}})),
+        array(json!({"contains": {"type": "number"}, "minContains": 1})),
+        (&[], true),
+        (&[], true),
+    );
+}
+
+#[test]
+fn contains_schema_itself_is_not_compared() {
+    // Confluent's ArraySchemaDiff never looks at `containsItemSchema`.
+    both_ways(
+        array(json!({"contains": {"type": "number"}})),
+        array(json!({"contains": {"type": "string"}})),
+        (&[], true),
+        (&[], true),
+    );
+}
+
+#[test]
+fn min_contains_lowered_or_raised() {
+    both_ways(
+        array(json!({"contains": {"type": "number"}, "minContains": 2})),
+        array(json!({"contains": {"type": "number"}, "minContains": 1})),
+        (&["MIN_CONTAINS_DECREASED #/minContains"], true),
+        (&["MIN_CONTAINS_INCREASED #/minContains"], false),
+    );
+}
+
+#[test]
+fn max_contains_added_removed_raised_lowered() {
+    both_ways(
+        array(json!({"contains": {"type": "number"}})),
+        array(json!({"contains": {"type": "number"}, "maxContains": 3})),
+        (&["MAX_CONTAINS_ADDED #/maxContains"], false),
+        (&["MAX_CONTAINS_REMOVED #/maxContains"], true),
+    );
+    both_ways(
+        array(json!({"contains": {"type": "number"}, "maxContains": 2})),
+        array(json!({"contains": {"type": "number"}, "maxContains": 5})),
+        (&["MAX_CONTAINS_INCREASED #/maxContains"], true),
+        (&["MAX_CONTAINS_DECREASED #/maxContains"], false),
+    );
+}
+
+#[test]
+fn draft_7_compares_written_contains_bounds_only() {
+    // everit keeps `minContains` as an unprocessed number, without json-sKema's default.
+    let d7 = "http://json-schema.org/draft-07/schema#";
+    both_ways(
+        json!({"$schema": d7, "type": "array", "contains": {"type": "number"}}),
+        json!({"$schema": d7, "type": "array", "contains": {"type": "number"}, "minContains": 2}),
+        (&["MIN_CONTAINS_ADDED #/minContains"], false),
+        (&["MIN_CONTAINS_REMOVED #/minContains"], true),
+    );
+}
+
+#[test]
+fn prefix_items_added_to_closed_and_open_tuples() {
+    both_ways(
+        array(json!({"prefixItems": [{"type": "string"}], "items": false})),
+        array(json!({"prefixItems": [{"type": "string"}, {"type": "number"}], "items": false})),
+        (&["ITEM_ADDED_TO_CLOSED_CONTENT_MODEL #/items/1"], true),
+        (&["ITEM_REMOVED_FROM_CLOSED_CONTENT_MODEL #/items/1"], false),
+    );
+    both_ways(
+        array(json!({"prefixItems": [{"type": "string"}]})),
+        array(json!({"prefixItems": [{"type": "string"}, {"type": "number"}]})),
+        (&["ITEM_ADDED_TO_OPEN_CONTENT_MODEL #/items/1"], false),
+        (&["ITEM_REMOVED_FROM_OPEN_CONTENT_MODEL #/items/1"], true),
+    );
+    both_ways(
+        array(json!({"prefixItems": [{"type": "string"}], "items": {"type": "number"}})),
+        array(
+            json!({"prefixItems": [{"type": "string"}, {"type": "number"}], "items": {"type": "number"}}),
+        ),
+        (
+            &["ITEM_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL #/items/1"],
+            true,
+        ),
+        (
+            &["ITEM_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL #/items/1"],
+            true,
+        ),
+    );
+    both_ways(
+        array(json!({"prefixItems": [{"type": "string"}]})),
+        array(json!({"prefixItems": [{"type": "number"}]})),
+        (&["TYPE_CHANGED #/items/0"], false),
+        (&["TYPE_CHANGED #/items/0"], false),
+    );
+}
+
+#[test]
+fn unevaluated_items_false_true_and_schema() {
+    both_ways(
+        array(json!({"prefixItems": [{"type": "string"}]})),
+        array(json!({"prefixItems": [{"type": "string"}], "unevaluatedItems": false})),
+        (&["UNEVALUATED_ITEMS_REMOVED #/unevaluatedItems"], false),
+        (&["UNEVALUATED_ITEMS_ADDED #/unevaluatedItems"], true),
+    );
+    both_ways(
+        array(json!({"prefixItems": [{"type": "string"}], "unevaluatedItems": true})),
+        array(json!({"prefixItems": [{"type": "string"}], "unevaluatedItems": {"type": "number"}})),
+        (&["UNEVALUATED_ITEMS_NARROWED #/unevaluatedItems"], false),
+        (&["UNEVALUATED_ITEMS_EXTENDED #/unevaluatedItems"], true),
+    );
+    both_ways(
+        array(json!({"prefixItems": [{"type": "string"}], "unevaluatedItems": {"type": "number"}})),
+        array(json!({"prefixItems": [{"type": "string"}], "unevaluatedItems": {"type": "string"}})),
+        (&["TYPE_CHANGED #/unevaluatedItems"], false),
+        (&["TYPE_CHANGED #/unevaluatedItems"], false),
+    );
+    // `unevaluatedItems: false` closes the tuple like `items: false`.
+    both_ways(
+        array(json!({"prefixItems": [{"type": "string"}], "unevaluatedItems": false})),
+        array(
+            json!({"prefixItems": [{"type": "string"}, {"type": "number"}], "unevaluatedItems": false}),
+        ),
+        (&["ITEM_ADDED_TO_CLOSED_CONTENT_MODEL #/items/1"], true),
+        (&["ITEM_REMOVED_FROM_CLOSED_CONTENT_MODEL #/items/1"], false),
+    );
+}
+
+#[test]
+fn unevaluated_properties_false_true_and_schema() {
+    both_ways(
+        object(json!({})),
+        object(json!({"unevaluatedProperties": false})),
+        (
+            &["UNEVALUATED_PROPERTIES_REMOVED #/unevaluatedProperties"],
+            false,
+        ),
+        (
+            &["UNEVALUATED_PROPERTIES_ADDED #/unevaluatedProperties"],
+            true,
+        ),
+    );
+    both_ways(
+        object(json!({})),
+        object(json!({"unevaluatedProperties": {"type": "string"}})),
+        (
+            &["UNEVALUATED_PROPERTIES_NARROWED #/unevaluatedProperties"],
+            false,
+        ),
+        (
+            &["UNEVALUATED_PROPERTIES_EXTENDED #/unevaluatedProperties"],
+            true,
+        ),
+    );
+    // A closed model: a property may be added but not removed.
+    both_ways(
+        json!({"$schema": D2019, "properties": {"foo": {"type": "string"}}, "unevaluatedProperties": false}),
+        json!({"$schema": D2019, "properties": {"foo": {"type": "string"}, "baz": {"type": "number"}}, "unevaluatedProperties": false}),
+        (
+            &["OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL #/properties/baz"],
+            true,
+        ),
+        (
+            &["PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL #/properties/baz"],
+            false,
+        ),
+    );
+    // LENIENT allows closing the model, as it does for additionalProperties.
+    assert!(compatible_with(
+        &object(json!({})),
+        &object(json!({"unevaluatedProperties": false})),
+        JsonCompatibilityPolicy::Lenient
+    ));
+}
+
+#[test]
+fn dependent_required_added_extended_narrowed() {
+    both_ways(
+        object(json!({})),
+        object(json!({"dependentRequired": {"foo": ["bar"]}})),
+        (&["DEPENDENCY_ARRAY_ADDED #/dependencies/foo"], false),
+        (&["DEPENDENCY_ARRAY_REMOVED #/dependencies/foo"], true),
+    );
+    both_ways(
+        object(json!({"dependentRequired": {"foo": ["bar"]}})),
+        object(json!({"dependentRequired": {"foo": ["bar", "baz"]}})),
+        (&["DEPENDENCY_ARRAY_EXTENDED #/dependencies/foo"], false),
+        (&["DEPENDENCY_ARRAY_NARROWED #/dependencies/foo"], true),
+    );
+}
+
+#[test]
+fn dependent_schemas_added_removed_changed() {
+    both_ways(
+        object(json!({})),
+        object(json!({"dependentSchemas": {"foo": {"required": ["bar"]}}})),
+        (&["DEPENDENCY_SCHEMA_ADDED #/dependencies/foo"], false),
+        (&["DEPENDENCY_SCHEMA_REMOVED #/dependencies/foo"], true),
+    );
+    both_ways(
+        object(json!({"dependentSchemas": {"foo": {"properties": {"bar": {"maxLength": 5}}}}})),
+        object(json!({"dependentSchemas": {"foo": {"properties": {"bar": {"maxLength": 9}}}}})),
+        (
+            &["MAX_LENGTH_INCREASED #/dependencies/foo/properties/bar/maxLength"],
+            true,
+        ),
+        (
+            &["MAX_LENGTH_DECREASED #/dependencies/foo/properties/bar/maxLength"],
+            false,
+        ),
     );
 }

@@ -470,3 +470,158 @@ mod chain {
         }
     }
 }
+
+/// JSON Schema shapes beyond plain objects (`fixtures/json-shapes`): unions, `allOf`, maps,
+/// tuples, and bounds refused on decode (and on encode).
+mod json_shapes {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    include!(concat!(env!("OUT_DIR"), "/json_shapes_generated.rs"));
+
+    use std::collections::BTreeMap;
+
+    use eventschema::Event;
+    use serde_json::{Value, json};
+    use shapes_payment_made::v1::{
+        PaymentMade, PaymentMadeMethod, PaymentMadeMethodCard, PaymentMadeReference,
+    };
+    use shapes_position_reported::PositionReported;
+
+    fn payment() -> Value {
+        json!({
+            "paymentId": "6c1f8a52-8f4e-4c1e-9a55-0d1f2b3c4d5e",
+            "amount": 12.5,
+            "quantity": 2,
+            "note": "héllo",
+            "method": {"kind": "card", "last4": "4242"},
+            "reference": "INV-7",
+            "labels": {"a": "xyz"},
+            "metrics": {"m_cpu": 3},
+            "point": [1.5, "ab"],
+            "tags": ["t"],
+            "loose": ["x", 1],
+            "either": {"a": "1"},
+            "extraCount": 42
+        })
+    }
+
+    fn decode(value: &Value) -> Result<PaymentMade, eventschema::CodecError> {
+        PaymentMade::decode(value.to_string().as_bytes())
+    }
+
+    #[test]
+    fn every_shape_round_trips() {
+        let event = decode(&payment()).unwrap();
+        assert_eq!(
+            event.method,
+            PaymentMadeMethod::Card(PaymentMadeMethodCard {
+                last4: "4242".into()
+            })
+        );
+        assert_eq!(
+            event.reference,
+            Some(PaymentMadeReference::String("INV-7".into()))
+        );
+        assert_eq!(event.point, Some((1.5, "ab".to_owned())));
+        assert_eq!(event.labels.as_ref().unwrap()["a"], "xyz");
+        assert_eq!(event.metrics.as_ref().unwrap()["m_cpu"], 3);
+        assert_eq!(
+            event.additional_properties,
+            BTreeMap::from([("extraCount".to_owned(), 42)])
+        );
+        assert_eq!(
+            event.payment_id.to_string(),
+            "6c1f8a52-8f4e-4c1e-9a55-0d1f2b3c4d5e"
+        );
+        let bytes = event.encode().unwrap();
+        let again: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(again, payment());
+        assert_eq!(PaymentMade::decode(&bytes).unwrap(), event);
+
+        let mut bank = payment();
+        bank["method"] = json!({"kind": "bank", "iban": "DE00"});
+        bank["reference"] = json!(7);
+        let event = decode(&bank).unwrap();
+        assert!(matches!(event.method, PaymentMadeMethod::Bank(_)));
+        assert_eq!(event.reference, Some(PaymentMadeReference::Integer(7)));
+
+        let position =
+            PositionReported::decode(json!({"at": [45.0, 7.5]}).to_string().as_bytes()).unwrap();
+        assert_eq!(position.at, (45.0, 7.5));
+        assert_eq!(
+            serde_json::from_slice::<Value>(&position.encode().unwrap()).unwrap(),
+            json!({"at": [45.0, 7.5]})
+        );
+    }
+
+    /// Each change puts one value outside one bound; decode must name the field and bound.
+    #[test]
+    fn out_of_bounds_values_are_refused_on_decode_by_path_and_bound() {
+        let cases: [(&str, Value, &str, &str); 12] = [
+            ("/amount", json!(0), "/amount", "exclusiveMinimum"),
+            ("/amount", json!(10000.5), "/amount", "maximum"),
+            ("/amount", json!(1.005), "/amount", "multipleOf"),
+            ("/quantity", json!(0), "/quantity", "minimum"),
+            ("/note", json!("ééééé€"), "/note", "maxLength"),
+            ("/note", json!(""), "/note", "minLength"),
+            ("/method/last4", json!("42"), "/method/last4", "minLength"),
+            ("/reference", json!("123456789"), "/reference", "maxLength"),
+            ("/labels/a", json!("long"), "/labels/a", "maxLength"),
+            ("/metrics/m_cpu", json!(10), "/metrics/m_cpu", "maximum"),
+            ("/tags", json!(["a", "b", "c"]), "/tags", "maxItems"),
+            ("/extraCount", json!(101), "/extraCount", "maximum"),
+        ];
+        for (pointer, bad, path, keyword) in cases {
+            let mut value = payment();
+            *value.pointer_mut(pointer).unwrap() = bad.clone();
+            let error = decode(&value).expect_err(pointer).to_string();
+            assert!(
+                error.contains(&format!("'{path}'")) && error.contains(keyword),
+                "{pointer} = {bad}: {error}"
+            );
+        }
+        let mut value = payment();
+        value["point"] = json!([1.5, "abc"]);
+        let error = decode(&value).unwrap_err().to_string();
+        assert!(
+            error.contains("'/point/1'") && error.contains("maxLength"),
+            "{error}"
+        );
+
+        let error = PositionReported::decode(json!({"at": [91.0, 0.0]}).to_string().as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("'/at/0'") && error.contains("maximum"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn lengths_count_code_points_not_bytes() {
+        // Five characters, ten bytes: within maxLength 5.
+        let mut value = payment();
+        value["note"] = json!("ééééé");
+        assert!(decode(&value).is_ok());
+    }
+
+    #[test]
+    fn out_of_bounds_values_are_refused_on_encode() {
+        let mut event = decode(&payment()).unwrap();
+        event.quantity = Some(0);
+        let error = event.encode().unwrap_err().to_string();
+        assert!(
+            error.contains("'/quantity'") && error.contains("minimum"),
+            "{error}"
+        );
+        assert!(event.check().is_err());
+    }
+
+    #[test]
+    fn a_union_without_a_discriminator_stays_a_value() {
+        let event = decode(&payment()).unwrap();
+        let either: &Value = &event.either;
+        assert_eq!(either, &json!({"a": "1"}));
+        let loose: &Value = &event.loose;
+        assert_eq!(loose, &json!(["x", 1]));
+    }
+}

@@ -285,8 +285,9 @@ fn event_impl(
         _ => (
             quote! { Json },
             "application/json",
-            quote! { ::eventschema::json_encode(self) },
-            quote! { ::eventschema::json_decode(bytes) },
+            // JSON Schema bounds are not types: checked on both sides (json.rs's `Check`).
+            quote! { ::eventschema::__private::json_encode_checked(self) },
+            quote! { ::eventschema::__private::json_decode_checked(bytes) },
         ),
     };
     // JSON events hand the bus their value, so validation does not parse what it encoded.

@@ -648,7 +648,7 @@ fn primitive(writer: Primitive, reader: Primitive, input: TokenStream) -> Conver
 fn plain(schema: &Value) -> bool {
     match schema {
         Value::Object(map) => {
-            !["enum", "$ref", "properties"]
+            !["enum", "$ref", "properties", "oneOf", "anyOf", "allOf"]
                 .iter()
                 .any(|key| map.contains_key(*key))
                 && map.values().all(plain)

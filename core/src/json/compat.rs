@@ -116,6 +116,10 @@ difference_kinds! {
     PropertyAddedNotCoveredByPartiallyOpenContentModel => "PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
     ReservedPropertyRemoved => "RESERVED_PROPERTY_REMOVED",
     ReservedPropertyConflictsWithProperty => "RESERVED_PROPERTY_CONFLICTS_WITH_PROPERTY",
+    UnevaluatedPropertiesAdded => "UNEVALUATED_PROPERTIES_ADDED",
+    UnevaluatedPropertiesRemoved => "UNEVALUATED_PROPERTIES_REMOVED",
+    UnevaluatedPropertiesExtended => "UNEVALUATED_PROPERTIES_EXTENDED",
+    UnevaluatedPropertiesNarrowed => "UNEVALUATED_PROPERTIES_NARROWED",
     MaxItemsAdded => "MAX_ITEMS_ADDED",
     MaxItemsRemoved => "MAX_ITEMS_REMOVED",
     MaxItemsIncreased => "MAX_ITEMS_INCREASED",
@@ -124,12 +128,24 @@ difference_kinds! {
     MinItemsRemoved => "MIN_ITEMS_REMOVED",
     MinItemsIncreased => "MIN_ITEMS_INCREASED",
     MinItemsDecreased => "MIN_ITEMS_DECREASED",
+    MaxContainsAdded => "MAX_CONTAINS_ADDED",
+    MaxContainsRemoved => "MAX_CONTAINS_REMOVED",
+    MaxContainsIncreased => "MAX_CONTAINS_INCREASED",
+    MaxContainsDecreased => "MAX_CONTAINS_DECREASED",
+    MinContainsAdded => "MIN_CONTAINS_ADDED",
+    MinContainsRemoved => "MIN_CONTAINS_REMOVED",
+    MinContainsIncreased => "MIN_CONTAINS_INCREASED",
+    MinContainsDecreased => "MIN_CONTAINS_DECREASED",
     UniqueItemsAdded => "UNIQUE_ITEMS_ADDED",
     UniqueItemsRemoved => "UNIQUE_ITEMS_REMOVED",
     AdditionalItemsAdded => "ADDITIONAL_ITEMS_ADDED",
     AdditionalItemsRemoved => "ADDITIONAL_ITEMS_REMOVED",
     AdditionalItemsExtended => "ADDITIONAL_ITEMS_EXTENDED",
     AdditionalItemsNarrowed => "ADDITIONAL_ITEMS_NARROWED",
+    UnevaluatedItemsAdded => "UNEVALUATED_ITEMS_ADDED",
+    UnevaluatedItemsRemoved => "UNEVALUATED_ITEMS_REMOVED",
+    UnevaluatedItemsExtended => "UNEVALUATED_ITEMS_EXTENDED",
+    UnevaluatedItemsNarrowed => "UNEVALUATED_ITEMS_NARROWED",
     ItemAddedToOpenContentModel => "ITEM_ADDED_TO_OPEN_CONTENT_MODEL",
     ItemWithEmptySchemaAddedToOpenContentModel => "ITEM_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL",
     ItemAddedToClosedContentModel => "ITEM_ADDED_TO_CLOSED_CONTENT_MODEL",
@@ -192,6 +208,8 @@ impl JsonDifferenceKind {
                 | K::MinPropertiesRemoved
                 | K::AdditionalPropertiesAdded
                 | K::AdditionalPropertiesExtended
+                | K::UnevaluatedPropertiesAdded
+                | K::UnevaluatedPropertiesExtended
                 | K::PropertyWithEmptySchemaAddedToOpenContentModel
                 | K::RequiredPropertyWithDefaultAddedToUnopenContentModel
                 | K::OptionalPropertyAddedToUnopenContentModel
@@ -203,9 +221,15 @@ impl JsonDifferenceKind {
                 | K::MaxItemsRemoved
                 | K::MinItemsDecreased
                 | K::MinItemsRemoved
+                | K::MaxContainsIncreased
+                | K::MaxContainsRemoved
+                | K::MinContainsDecreased
+                | K::MinContainsRemoved
                 | K::UniqueItemsRemoved
                 | K::AdditionalItemsAdded
                 | K::AdditionalItemsExtended
+                | K::UnevaluatedItemsAdded
+                | K::UnevaluatedItemsExtended
                 | K::ItemWithEmptySchemaAddedToOpenContentModel
                 | K::ItemAddedToClosedContentModel
                 | K::ItemWithFalseRemovedFromClosedContentModel
@@ -226,6 +250,8 @@ impl JsonDifferenceKind {
                         self,
                         K::AdditionalPropertiesNarrowed
                             | K::AdditionalPropertiesRemoved
+                            | K::UnevaluatedPropertiesNarrowed
+                            | K::UnevaluatedPropertiesRemoved
                             | K::PropertyAddedToOpenContentModel
                             | K::PropertyAddedNotCoveredByPartiallyOpenContentModel
                             | K::PropertyRemovedNotCoveredByPartiallyOpenContentModel

@@ -487,9 +487,9 @@ impl<'g> Engine<'g> {
                 }
                 (Some(a), None) => {
                     // Removing is only safe if the update still accepts the property.
-                    if open_object(u) {
+                    if open_object(update, u) {
                         out.push(Raw::at(K::PropertyRemovedFromOpenContentModel, &here));
-                    } else if let Some(covering) = partial_object(u, name) {
+                    } else if let Some(covering) = partial_object(update, u, name) {
                         let diffs = self.compare(Some(a), Some(covering), low);
                         let covered = self.compatible(&diffs);
                         out.extend(prefixed(diffs, &here, &here));
@@ -513,7 +513,7 @@ impl<'g> Engine<'g> {
                 (None, Some(b)) => {
                     let required = u.is_required(name);
                     let has_default = update.node(b).default.is_some();
-                    if open_object(o) {
+                    if open_object(original, o) {
                         if matches!(update.node(b).kind, Kind::Empty) {
                             out.push(Raw::at(
                                 K::PropertyWithEmptySchemaAddedToOpenContentModel,
@@ -535,7 +535,7 @@ impl<'g> Engine<'g> {
                             }
                         }
                     } else {
-                        if let Some(covering) = partial_object(o, name) {
+                        if let Some(covering) = partial_object(original, o, name) {
                             let diffs = self.compare(Some(covering), Some(b), low);
                             let covered = self.compatible(&diffs);
                             out.extend(prefixed(diffs, &here, &here));
@@ -658,6 +658,18 @@ impl<'g> Engine<'g> {
                 (None, None) => {}
             }
         }
+        self.unevaluated_diff(
+            (o.unevaluated, u.unevaluated),
+            "unevaluatedProperties",
+            [
+                K::UnevaluatedPropertiesAdded,
+                K::UnevaluatedPropertiesRemoved,
+                K::UnevaluatedPropertiesExtended,
+                K::UnevaluatedPropertiesNarrowed,
+            ],
+            low,
+            out,
+        );
 
         bound_diff(
             o.max_properties,
@@ -706,9 +718,9 @@ impl<'g> Engine<'g> {
         for (i, a) in o.item_schemas.iter().enumerate().skip(shared) {
             let index = i.to_string();
             let here = ["items", index.as_str()];
-            if open_array(u) {
+            if open_array(update, u) {
                 out.push(Raw::at(K::ItemRemovedFromOpenContentModel, &here));
-            } else if let Some((covering, _)) = u.additional {
+            } else if let Some(covering) = partial_array(update, u) {
                 let diffs = self.compare(Some(*a), Some(covering), low);
                 let covered = self.compatible(&diffs);
                 out.extend(prefixed(diffs, &here, &here));
@@ -732,7 +744,7 @@ impl<'g> Engine<'g> {
         for (i, b) in u.item_schemas.iter().enumerate().skip(shared) {
             let index = i.to_string();
             let here = ["items", index.as_str()];
-            if open_array(o) {
+            if open_array(original, o) {
                 out.push(Raw::at(
                     if matches!(update.node(*b).kind, Kind::Empty) {
                         K::ItemWithEmptySchemaAddedToOpenContentModel
@@ -741,7 +753,7 @@ impl<'g> Engine<'g> {
                     },
                     &here,
                 ));
-            } else if let Some((covering, _)) = o.additional {
+            } else if let Some(covering) = partial_array(original, o) {
                 let diffs = self.compare(Some(covering), Some(*b), low);
                 let covered = self.compatible(&diffs);
                 out.extend(prefixed(diffs, &here, &here));
@@ -779,6 +791,18 @@ impl<'g> Engine<'g> {
                 (None, None) => {}
             }
         }
+        self.unevaluated_diff(
+            (o.unevaluated, u.unevaluated),
+            "unevaluatedItems",
+            [
+                K::UnevaluatedItemsAdded,
+                K::UnevaluatedItemsRemoved,
+                K::UnevaluatedItemsExtended,
+                K::UnevaluatedItemsNarrowed,
+            ],
+            low,
+            out,
+        );
 
         bound_diff(
             o.max_items,
@@ -814,6 +838,70 @@ impl<'g> Engine<'g> {
                 &["uniqueItems"],
             ));
         }
+        bound_diff(
+            o.max_contains,
+            u.max_contains,
+            "maxContains",
+            [
+                K::MaxContainsAdded,
+                K::MaxContainsRemoved,
+                K::MaxContainsIncreased,
+                K::MaxContainsDecreased,
+            ],
+            out,
+        );
+        bound_diff(
+            o.min_contains,
+            u.min_contains,
+            "minContains",
+            [
+                K::MinContainsAdded,
+                K::MinContainsRemoved,
+                K::MinContainsIncreased,
+                K::MinContainsDecreased,
+            ],
+            out,
+        );
+    }
+
+    /// Confluent's `compareUnevaluatedProperties`/`compareUnevaluatedItems`. The kinds are
+    /// named for what the *values* gain or lose: `false` appearing is "removed" (nothing
+    /// unevaluated is allowed any more), `false` going is "added", a schema appearing where
+    /// anything was allowed is "narrowed", `true`/`{}` replacing a schema is "extended".
+    fn unevaluated_diff(
+        &mut self,
+        (o, u): (Option<NodeId>, Option<NodeId>),
+        keyword: &str,
+        [added, removed, extended, narrowed]: [K; 4],
+        low: &mut usize,
+        out: &mut Vec<Raw>,
+    ) {
+        let original: &'g Graph = self.original();
+        let update: &'g Graph = self.update();
+        let is_false = |graph: &Graph, id: NodeId| matches!(graph.node(id).kind, Kind::False);
+        let is_empty = |graph: &Graph, id: NodeId| matches!(graph.node(id).kind, Kind::Empty);
+        let at = [keyword];
+        let kind = match (o, u) {
+            (None, None) => return,
+            (None, Some(b)) if is_false(update, b) => removed,
+            (None, Some(_)) => narrowed,
+            (Some(a), None) if is_false(original, a) => added,
+            (Some(_), None) => extended,
+            (Some(a), Some(b)) => match (is_false(original, a), is_false(update, b)) {
+                (true, false) => added,
+                (false, true) => removed,
+                _ => match (is_empty(original, a), is_empty(update, b)) {
+                    (true, false) => narrowed,
+                    (false, true) => extended,
+                    _ => {
+                        let diffs = self.compare(Some(a), Some(b), low);
+                        out.extend(prefixed(diffs, &at, &at));
+                        return;
+                    }
+                },
+            },
+        };
+        out.push(Raw::at(kind, &at));
     }
 }
 
@@ -822,23 +910,69 @@ fn key_raw(escaped: &str) -> String {
     escaped.replace("~1", "/").replace("~0", "~")
 }
 
-fn open_object(schema: &ObjectKeywords) -> bool {
-    schema.pattern_properties.is_empty() && schema.additional.is_none() && schema.permits_additional
+/// Confluent's `isOpenContentModel`: `additionalProperties` true or absent, no
+/// `patternProperties`, and (only when `additionalProperties` is absent)
+/// `unevaluatedProperties` absent or `true`/`{}`.
+fn open_object(graph: &Graph, schema: &ObjectKeywords) -> bool {
+    schema.pattern_properties.is_empty()
+        && schema.additional.is_none()
+        && schema.permits_additional
+        && schema
+            .unevaluated
+            .is_none_or(|id| matches!(graph.node(id).kind, Kind::Empty))
 }
 
-fn open_array(schema: &ArrayKeywords) -> bool {
-    schema.additional.is_none() && schema.permits_additional
+fn open_array(graph: &Graph, schema: &ArrayKeywords) -> bool {
+    schema.additional.is_none()
+        && schema.permits_additional
+        && schema
+            .unevaluated
+            .is_none_or(|id| matches!(graph.node(id).kind, Kind::Empty))
+}
+
+/// The `unevaluated*` schema that covers what `additional*` would have, when the latter is
+/// absent and the former is neither `true`/`{}` nor `false`.
+fn covering_unevaluated(
+    graph: &Graph,
+    permits_additional: bool,
+    additional: Option<(NodeId, &'static str)>,
+    unevaluated: Option<NodeId>,
+) -> Option<NodeId> {
+    if !permits_additional || additional.is_some() {
+        return None;
+    }
+    unevaluated.filter(|id| !matches!(graph.node(*id).kind, Kind::Empty | Kind::False))
+}
+
+/// The schema a partially open array applies to items past its tuple.
+fn partial_array(graph: &Graph, schema: &ArrayKeywords) -> Option<NodeId> {
+    schema.additional.map(|(id, _)| id).or_else(|| {
+        covering_unevaluated(
+            graph,
+            schema.permits_additional,
+            schema.additional,
+            schema.unevaluated,
+        )
+    })
 }
 
 /// The schema a partially open object applies to an undeclared property: the first matching
-/// `patternProperties` entry, else the additional-properties schema.
-fn partial_object(schema: &ObjectKeywords, name: &str) -> Option<NodeId> {
+/// `patternProperties` entry, else the additional-properties schema, else (Confluent's
+/// "A is missing and U = S") the unevaluated-properties schema.
+fn partial_object(graph: &Graph, schema: &ObjectKeywords, name: &str) -> Option<NodeId> {
     for pattern in &schema.pattern_properties {
         if pattern.regex.is_match(name) {
             return Some(pattern.schema);
         }
     }
-    schema.additional.map(|(id, _)| id)
+    schema.additional.map(|(id, _)| id).or_else(|| {
+        covering_unevaluated(
+            graph,
+            schema.permits_additional,
+            schema.additional,
+            schema.unevaluated,
+        )
+    })
 }
 
 /// Branches written identically count once (Confluent collects them into a set).
@@ -1130,6 +1264,8 @@ fn describe(kind: K, path: &str, last: Option<&String>) -> String {
         | K::MinPropertiesAdded
         | K::MaxItemsAdded
         | K::MinItemsAdded
+        | K::MaxContainsAdded
+        | K::MinContainsAdded
         | K::UniqueItemsAdded => {
             format!(
                 "the constraint '{name}' {at} was added, so values that violate it are rejected"
@@ -1147,6 +1283,8 @@ fn describe(kind: K, path: &str, last: Option<&String>) -> String {
         | K::MinPropertiesRemoved
         | K::MaxItemsRemoved
         | K::MinItemsRemoved
+        | K::MaxContainsRemoved
+        | K::MinContainsRemoved
         | K::UniqueItemsRemoved => {
             format!("the constraint '{name}' {at} was removed")
         }
@@ -1154,14 +1292,16 @@ fn describe(kind: K, path: &str, last: Option<&String>) -> String {
         | K::MaximumIncreased
         | K::ExclusiveMaximumIncreased
         | K::MaxPropertiesIncreased
-        | K::MaxItemsIncreased => {
+        | K::MaxItemsIncreased
+        | K::MaxContainsIncreased => {
             format!("the upper bound '{name}' {at} was raised")
         }
         K::MaxLengthDecreased
         | K::MaximumDecreased
         | K::ExclusiveMaximumDecreased
         | K::MaxPropertiesDecreased
-        | K::MaxItemsDecreased => {
+        | K::MaxItemsDecreased
+        | K::MaxContainsDecreased => {
             format!(
                 "the upper bound '{name}' {at} was lowered, so values above the new bound are rejected"
             )
@@ -1170,7 +1310,8 @@ fn describe(kind: K, path: &str, last: Option<&String>) -> String {
         | K::MinimumIncreased
         | K::ExclusiveMinimumIncreased
         | K::MinPropertiesIncreased
-        | K::MinItemsIncreased => {
+        | K::MinItemsIncreased
+        | K::MinContainsIncreased => {
             format!(
                 "the lower bound '{name}' {at} was raised, so values below the new bound are rejected"
             )
@@ -1179,7 +1320,8 @@ fn describe(kind: K, path: &str, last: Option<&String>) -> String {
         | K::MinimumDecreased
         | K::ExclusiveMinimumDecreased
         | K::MinPropertiesDecreased
-        | K::MinItemsDecreased => {
+        | K::MinItemsDecreased
+        | K::MinContainsDecreased => {
             format!("the lower bound '{name}' {at} was lowered")
         }
         K::PatternChanged => format!(
@@ -1266,6 +1408,28 @@ fn describe(kind: K, path: &str, last: Option<&String>) -> String {
         K::ReservedPropertyConflictsWithProperty => {
             format!("property '{name}' {at} conflicts with a reserved property")
         }
+        K::UnevaluatedPropertiesAdded => {
+            format!("unevaluated properties are now allowed {at}")
+        }
+        K::UnevaluatedPropertiesRemoved => format!(
+            "unevaluated properties are no longer allowed {at}, so data with undeclared properties is rejected"
+        ),
+        K::UnevaluatedPropertiesExtended => {
+            format!("the schema for unevaluated properties {at} was dropped")
+        }
+        K::UnevaluatedPropertiesNarrowed => format!(
+            "a schema for unevaluated properties {at} was added, so properties that violate it are rejected"
+        ),
+        K::UnevaluatedItemsAdded => format!("unevaluated array items are now allowed {at}"),
+        K::UnevaluatedItemsRemoved => format!(
+            "unevaluated array items are no longer allowed {at}, so longer arrays are rejected"
+        ),
+        K::UnevaluatedItemsExtended => {
+            format!("the schema for unevaluated array items {at} was dropped")
+        }
+        K::UnevaluatedItemsNarrowed => format!(
+            "a schema for unevaluated array items {at} was added, so items that violate it are rejected"
+        ),
         K::AdditionalItemsAdded => format!("additional array items are now allowed {at}"),
         K::AdditionalItemsRemoved => format!(
             "additional array items are no longer allowed {at}, so longer arrays are rejected"

@@ -697,6 +697,22 @@ impl Loader<'_> {
         }
     }
 
+    /// `unevaluatedProperties`/`unevaluatedItems` as a node: `true` loads as the empty
+    /// schema and `false` as the false schema, which is how Confluent tells them apart.
+    fn unevaluated(&mut self, ctx: &Ctx<'_>, key: &str) -> Result<Option<NodeId>, SchemaError> {
+        match ctx.map.get(key) {
+            None => Ok(None),
+            Some(schema @ (Value::Bool(_) | Value::Object(_))) => {
+                Ok(Some(self.child(ctx, &[key], schema)?))
+            }
+            Some(_) => Err(self.error(
+                ctx.doc,
+                &format!("{}/{key}", ctx.pointer),
+                format!("'{key}' must be a boolean or a schema"),
+            )),
+        }
+    }
+
     fn object(&mut self, ctx: &Ctx<'_>) -> Result<Kind, SchemaError> {
         let mut keywords = ObjectKeywords {
             properties: self.schema_map(ctx, "properties")?,
@@ -727,15 +743,12 @@ impl Loader<'_> {
                     .push(PatternProperty { regex, schema });
             }
         }
-        let additional = self.open_or_schema(ctx, "additionalProperties")?;
-        let unevaluated = if ctx.draft.has_2019_keywords() {
-            self.open_or_schema(ctx, "unevaluatedProperties")?
-        } else {
-            None
-        };
-        if let Some((open, schema)) = additional.or(unevaluated) {
+        if let Some((open, schema)) = self.open_or_schema(ctx, "additionalProperties")? {
             keywords.permits_additional = open;
             keywords.additional = schema;
+        }
+        if ctx.draft.has_2019_keywords() {
+            keywords.unevaluated = self.unevaluated(ctx, "unevaluatedProperties")?;
         }
         if let Some(required) = ctx.map.get("required") {
             keywords.required = self.string_array(ctx, required, "/required", "'required'")?;
@@ -832,8 +845,14 @@ impl Loader<'_> {
             max_items: self.count(ctx, "maxItems")?,
             ..ArrayKeywords::default()
         };
-        self.count(ctx, "minContains")?;
-        self.count(ctx, "maxContains")?;
+        keywords.min_contains = self.count(ctx, "minContains")?;
+        keywords.max_contains = self.count(ctx, "maxContains")?;
+        if keywords.min_contains.is_none()
+            && ctx.map.contains_key("contains")
+            && ctx.draft.has_2019_keywords()
+        {
+            keywords.min_contains = Some(1);
+        }
         match ctx.map.get("uniqueItems") {
             None => {}
             Some(Value::Bool(unique)) => keywords.unique_items = *unique,
@@ -900,8 +919,8 @@ impl Loader<'_> {
             }
             open = self.open_or_schema(ctx, "additionalItems")?;
         }
-        if open.is_none() && ctx.draft.has_2019_keywords() {
-            open = self.open_or_schema(ctx, "unevaluatedItems")?;
+        if ctx.draft.has_2019_keywords() {
+            keywords.unevaluated = self.unevaluated(ctx, "unevaluatedItems")?;
         }
         if let Some((allowed, schema)) = open {
             keywords.permits_additional = allowed;

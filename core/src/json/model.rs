@@ -172,9 +172,12 @@ pub(crate) struct ObjectKeywords {
     pub properties: Vec<(String, NodeId)>,
     pub pattern_properties: Vec<PatternProperty>,
     pub permits_additional: bool,
-    /// Where the additional-properties schema came from (`additionalProperties` or
-    /// `unevaluatedProperties`), for the update-side path.
+    /// The `additionalProperties` schema and the keyword it was written as.
     pub additional: Option<(NodeId, &'static str)>,
+    /// `unevaluatedProperties` (2019-09 and later): Confluent compares it on its own
+    /// (`UNEVALUATED_PROPERTIES_*`) and lets it open or close the content model only where
+    /// `additionalProperties` is absent.
+    pub unevaluated: Option<NodeId>,
     pub required: Vec<String>,
     pub min_properties: Option<u64>,
     pub max_properties: Option<u64>,
@@ -203,7 +206,14 @@ pub(crate) struct ArrayKeywords {
     pub item_schemas: Vec<NodeId>,
     pub permits_additional: bool,
     pub additional: Option<(NodeId, &'static str)>,
+    /// `unevaluatedItems` (2019-09 and later), compared on its own as for objects.
+    pub unevaluated: Option<NodeId>,
     pub min_items: Option<u64>,
     pub max_items: Option<u64>,
     pub unique_items: bool,
+    /// `minContains`: from 2019-09 `contains` implies 1 (json-sKema's default, so writing
+    /// `minContains: 1` is no change); before, only a written value counts (everit keeps it
+    /// as an unprocessed property, which Confluent still compares).
+    pub min_contains: Option<u64>,
+    pub max_contains: Option<u64>,
 }
