@@ -16,7 +16,6 @@ use apache_avro::schema_compatibility::{Compatibility, SchemaCompatibility};
 use eventschema_core::{Direction, Limits, ParsedSchema, SchemaType, check_pair};
 use serde_json::Value;
 
-
 fn schema_text(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),

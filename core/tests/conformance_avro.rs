@@ -4,7 +4,6 @@
 
 mod support;
 
-
 use eventschema_core::avro::AvroSchema;
 use eventschema_core::avro::compat::check_reader_writer;
 use eventschema_core::{Limits, SchemaError};
@@ -12,7 +11,6 @@ use serde_json::Value;
 
 /// Cases we believe are wrong, by `case` name, with the reason. Empty: every case passes.
 const ALLOW_LIST: &[(&str, &str)] = &[];
-
 
 fn schema_text(value: &Value) -> String {
     match value {

@@ -5,7 +5,6 @@
 
 mod support;
 
-
 use eventschema_core::json::JsonSchema;
 use eventschema_core::json::compat::{JsonCompatibilityPolicy, compare};
 use eventschema_core::{Limits, ParsedSchema, SchemaType};
@@ -13,7 +12,6 @@ use serde_json::Value;
 
 /// Confluent cases we believe are wrong, with the reason. Empty: every case passes.
 const CONFLUENT_ALLOW_LIST: &[(&str, &str)] = &[];
-
 
 struct Case {
     name: String,

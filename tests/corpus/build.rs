@@ -65,7 +65,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let number = numbers.entry(document.format).or_default();
         *number += 1;
         let subject = format!("{}_{:03}", document.format, number);
-        let extension = if document.format == "avro" { "avsc" } else { "json" };
+        let extension = if document.format == "avro" {
+            "avsc"
+        } else {
+            "json"
+        };
         let file = (
             format!("{subject}/1.{extension}"),
             document.text.as_bytes().to_vec(),
@@ -81,7 +85,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok(()) => accepted.push((subject, document, file)),
             Err(reason) => {
                 let reason = reason.replace('\n', " / ");
-                writeln!(unsupported, "{subject}\t{}\t{reason}", document.text.replace('\n', " "))?;
+                writeln!(
+                    unsupported,
+                    "{subject}\t{}\t{reason}",
+                    document.text.replace('\n', " ")
+                )?;
             }
         }
     }
@@ -93,15 +101,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(out.join("corpus_generated.rs"), code.as_str())?;
     std::fs::write(out.join("unsupported.txt"), unsupported)?;
 
-    let mut table = String::from("/// The generated schemas: subject, format, text and a round trip through the generated type.\npub static CASES: &[Case] = &[\n");
+    let mut table = String::from(
+        "/// The generated schemas: subject, format, text and a round trip through the generated type.\npub static CASES: &[Case] = &[\n",
+    );
     for (subject, document, _) in &accepted {
-        let round_trip = if document.format == "avro" {
-            format!("|bytes| ::eventschema::Event::encode(&{subject}::decode_any(1, bytes)?)")
-        } else {
-            format!(
-                "|bytes| ::eventschema::Event::encode(&{subject}::decode_any(1, bytes)?)"
-            )
-        };
+        // Both formats: decode with the generated type, encode again.
+        let round_trip =
+            format!("|bytes| ::eventschema::Event::encode(&{subject}::decode_any(1, bytes)?)");
         writeln!(
             table,
             "    Case {{ subject: {subject:?}, format: {:?}, schema: {:?}, round_trip: {round_trip} }},",

@@ -118,7 +118,11 @@ pub(super) fn module<'a>(
     };
     for (index, named) in schema.types().iter().enumerate() {
         if always_contains(schema, index, index, &mut BTreeSet::new()) {
-            let pointer = generator.defined_at.get(&index).cloned().unwrap_or_default();
+            let pointer = generator
+                .defined_at
+                .get(&index)
+                .cloned()
+                .unwrap_or_default();
             generator.problems.push(Problem::new(
                 &pointer,
                 &format!(

@@ -118,10 +118,8 @@ pub fn generate_with_ids(
         let mut generated = Vec::new();
         for (file, parsed) in &parsed_files {
             let module = match parsed {
-                ParsedSchema::Avro(schema) => {
-                    avro::module(schema, &fallback)
-                        .map(|(module, model)| (module, Shape::Avro(model)))
-                }
+                ParsedSchema::Avro(schema) => avro::module(schema, &fallback)
+                    .map(|(module, model)| (module, Shape::Avro(model))),
                 ParsedSchema::Json(schema) => json::module(schema.document(), &fallback)
                     .map(|(module, model)| (module, Shape::Json(model))),
             };

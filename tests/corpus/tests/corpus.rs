@@ -14,8 +14,10 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::schema::{InnerDecimalSchema, Name, UuidSchema};
 use apache_avro::types::Value;
+use apache_avro::writer::datum::GenericDatumWriter;
 use apache_avro::{Days, Decimal, Duration, Millis, Months, Schema};
 use eventschema_corpus::{CASES, UNSUPPORTED};
 
@@ -196,9 +198,7 @@ impl Draw<'_> {
             Schema::TimestampMicros => Value::TimestampMicros(self.timestamp(1_000_000)),
             Schema::TimestampNanos => Value::TimestampNanos(self.rng.i64(..)),
             Schema::LocalTimestampMillis => Value::LocalTimestampMillis(self.timestamp(1_000)),
-            Schema::LocalTimestampMicros => {
-                Value::LocalTimestampMicros(self.timestamp(1_000_000))
-            }
+            Schema::LocalTimestampMicros => Value::LocalTimestampMicros(self.timestamp(1_000_000)),
             Schema::LocalTimestampNanos => Value::LocalTimestampNanos(self.rng.i64(..)),
             Schema::Duration(_) => Value::Duration(Duration::new(
                 Months::new(self.rng.u32(..)),
@@ -238,12 +238,15 @@ fn every_avro_schema_round_trips_values_apache_avro_wrote() {
                 continue;
             }
         };
+        let writer = GenericDatumWriter::builder(&schema).build().unwrap();
+        let reader = GenericDatumReader::builder(&schema).build().unwrap();
         let mut names = HashMap::new();
         collect_names(&schema, &mut names);
         // Seeded by the subject, so a failure reproduces.
-        let seed = case.subject.bytes().fold(0_u64, |h, b| {
-            h.wrapping_mul(0x100_0000_01b3) ^ u64::from(b)
-        });
+        let seed = case
+            .subject
+            .bytes()
+            .fold(0_u64, |h, b| h.wrapping_mul(0x100_0000_01b3) ^ u64::from(b));
         let mut draw = Draw {
             rng: fastrand::Rng::with_seed(seed),
             names,
@@ -252,16 +255,19 @@ fn every_avro_schema_round_trips_values_apache_avro_wrote() {
         for round in 0..VALUES_PER_SCHEMA {
             draw.unordered = false;
             let value = draw.value(&schema, 0);
-            let written = match apache_avro::to_avro_datum(&schema, value.clone()) {
+            let written = match writer.write_value_to_vec(value.clone()) {
                 Ok(bytes) => bytes,
                 // An empty union (no value exists) is the one schema nothing can write.
                 Err(_) if matches!(&schema, Schema::Union(u) if u.variants().is_empty()) => break,
-                Err(error) => panic!("{}: apache-avro cannot write {value:?}: {error}", case.subject),
+                Err(error) => panic!(
+                    "{}: apache-avro cannot write {value:?}: {error}",
+                    case.subject
+                ),
             };
             match (case.round_trip)(&written) {
                 Ok(again) if again == written => {}
                 Ok(again) if draw.unordered && again.len() == written.len() => {
-                    let back = apache_avro::from_avro_datum(&schema, &mut &again[..], None)
+                    let back = reader.read_value(&mut &again[..])
                         .unwrap_or_else(|e| panic!("{}: {e}", case.subject));
                     if back != value {
                         failures.push(format!(

@@ -180,7 +180,8 @@ impl Generator<'_> {
         let mut reads = Vec::new();
         for (at, branch) in branches.iter().enumerate().filter(|(_, b)| !is_null(b)) {
             let variant = ident(&self.variant_name(branch));
-            let Codec { write, read } = self.codec(branch, &format!("{pointer}/{at}"), direct, owner);
+            let Codec { write, read } =
+                self.codec(branch, &format!("{pointer}/{at}"), direct, owner);
             let at = index(at);
             writes.push(quote! {
                 Self::#variant(v) => { #avro::write_branch(out, #at); #write }
@@ -191,7 +192,11 @@ impl Generator<'_> {
         let unknown = format!("branch {{branch}} of the union at `{pointer}` has no variant");
         // A union of only `null` is an enum without variants: nothing to write.
         let (write_body, out, input) = if writes.is_empty() {
-            (quote! { match *self {} }, quote! { _out }, quote! { _input })
+            (
+                quote! { match *self {} },
+                quote! { _out },
+                quote! { _input },
+            )
         } else {
             (
                 quote! { match self { #(#writes)* } Ok(()) },
@@ -281,7 +286,10 @@ fn primitive(kind: Primitive) -> Codec {
     let (write, read) = match kind {
         // Null takes no bytes; the bindings are named so a newtype of null compiles
         // without unused-variable warnings.
-        Primitive::Null => (quote! { let _ = (v, &out); }, quote! { { let _ = &input; } }),
+        Primitive::Null => (
+            quote! { let _ = (v, &out); },
+            quote! { { let _ = &input; } },
+        ),
         Primitive::Boolean => (
             quote! { #avro::write_boolean(out, *v); },
             quote! { #avro::read_boolean(input)? },
