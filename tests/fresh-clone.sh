@@ -13,6 +13,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 revision=${1:-HEAD}
+# shellcheck source=registry-url.sh
+source "$root/tests/registry-url.sh"
 workdir=$(mktemp -d)
 targetdir=$(mktemp -d)
 server=""
@@ -46,17 +48,7 @@ log=$workdir/serve.log
 "${clean_env[@]}" EVENTSCHEMA_LISTEN=127.0.0.1:0 \
   cargo run --release -p eventschema-cli -- serve >"$log" 2>&1 &
 server=$!
-url=""
-for _ in $(seq 1 300); do
-  url=$(grep -o 'http://[0-9.:]*' "$log" | head -n 1 || true)
-  [ -n "$url" ] && break
-  sleep 0.1
-done
-if [ -z "$url" ]; then
-  echo "the registry did not start:" >&2
-  cat "$log" >&2
-  exit 1
-fi
+url=$(registry_url "$log" 300)
 body='{"schema": "{\"type\":\"record\",\"name\":\"Order\",\"fields\":[{\"name\":\"id\",\"type\":\"string\"}]}"}'
 answer=$(curl -sf -X POST -H 'Content-Type: application/vnd.schemaregistry.v1+json' \
   "$url/subjects/orders-value/versions" -d "$body")

@@ -4,6 +4,7 @@
 use eventschema_core::avro::Primitive;
 use proc_macro2::TokenStream;
 use quote::quote;
+use serde_json::Value;
 
 /// The Rust type of an Avro primitive.
 pub fn avro_primitive(kind: Primitive) -> TokenStream {
@@ -28,4 +29,22 @@ pub fn json_primitive(name: &str) -> Option<TokenStream> {
         "boolean" => quote! { bool },
         _ => return None,
     })
+}
+
+/// Follows local `$ref`s (`#/...`) within `document`, a bounded number of hops so that a
+/// reference cycle cannot loop; the generator and the derive's check read a JSON Schema
+/// node through the same resolution.
+pub fn resolve_json_ref<'v>(document: &'v Value, mut schema: &'v Value) -> &'v Value {
+    for _ in 0..32 {
+        let Some(target) = schema
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+            .and_then(|pointer| document.pointer(pointer))
+        else {
+            break;
+        };
+        schema = target;
+    }
+    schema
 }

@@ -6,6 +6,7 @@
 //! Every mismatch becomes a `syn::Error` at the offending field (or its type, or its
 //! `rename`), naming the schema file and what it expects; all of them are reported at once.
 
+use eventschema_codegen::types::resolve_json_ref;
 use eventschema_core::avro::{AvroSchema, NamedKind, Primitive, Schema};
 use proc_macro2::Span;
 use quote::ToTokens;
@@ -419,22 +420,6 @@ fn json_types(schema: &Value) -> Vec<&str> {
     }
 }
 
-/// Follows a local `$ref` (`#/...`) within `root`.
-fn resolve<'v>(root: &'v Value, mut schema: &'v Value) -> &'v Value {
-    for _ in 0..32 {
-        let Some(target) = schema
-            .get("$ref")
-            .and_then(Value::as_str)
-            .and_then(|r| r.strip_prefix('#'))
-            .and_then(|pointer| root.pointer(pointer))
-        else {
-            break;
-        };
-        schema = target;
-    }
-    schema
-}
-
 fn json_describe(schema: &Value) -> String {
     let types = json_types(schema);
     if schema.get("enum").is_some() {
@@ -452,7 +437,7 @@ const INTEGERS: [&str; 10] = [
 ];
 
 fn json_matches(root: &Value, schema: &Value, ty: &Type, optional: bool) -> Result<(), String> {
-    let schema = resolve(root, schema);
+    let schema = resolve_json_ref(root, schema);
     let types = json_types(schema);
     let nullable = optional || types.contains(&"null");
     let shape = shape(ty);
@@ -515,7 +500,7 @@ pub fn check_json(
     fields: &[WireField],
 ) -> syn::Result<()> {
     let mut checker = Checker { file, errors: None };
-    let object = resolve(root, root);
+    let object = resolve_json_ref(root, root);
     let Some(properties) = object.get("properties").and_then(Value::as_object) else {
         return Err(syn::Error::new(
             struct_ident.span(),
@@ -534,7 +519,7 @@ pub fn check_json(
         .map(|(name, schema)| (name.clone(), Vec::new(), schema))
         .collect();
     let pairs = checker.pair(struct_ident, fields, &schema_fields, |schema| {
-        json_describe(resolve(root, schema))
+        json_describe(resolve_json_ref(root, schema))
     });
     for (field, at) in pairs {
         let Some((name, _, schema)) = schema_fields.get(at) else {
@@ -545,7 +530,7 @@ pub fn check_json(
             let mut message = format!(
                 "field {}: schema `{file}` has `{}`{}, found `{}`",
                 label(field),
-                json_describe(resolve(root, schema)),
+                json_describe(resolve_json_ref(root, schema)),
                 if optional { " (not required)" } else { "" },
                 show(&field.ty)
             );

@@ -203,22 +203,22 @@ pub fn read_fixed(input: Input<'_, '_>, size: usize) -> Result<Vec<u8>, CodecErr
     Ok(take(input, size, "a fixed")?.to_vec())
 }
 
-/// The branch index of a union of `branches` branches.
-pub fn read_branch(input: Input<'_, '_>, branches: usize) -> Result<usize, CodecError> {
-    let n = read_long(input)?;
+/// `n` as an index below `count`, or an error naming what it indexes.
+fn index_below(n: i64, count: usize, what: &str) -> Result<usize, CodecError> {
     usize::try_from(n)
         .ok()
-        .filter(|index| *index < branches)
-        .ok_or_else(|| CodecError(format!("union branch {n} of a union of {branches}")))
+        .filter(|index| *index < count)
+        .ok_or_else(|| CodecError(format!("{what} {n} is out of range (there are {count})")))
+}
+
+/// The branch index of a union of `branches` branches.
+pub fn read_branch(input: Input<'_, '_>, branches: usize) -> Result<usize, CodecError> {
+    index_below(read_long(input)?, branches, "union branch")
 }
 
 /// An enum's symbol index, checked against the number of symbols.
 pub fn read_enum(input: Input<'_, '_>, symbols: usize) -> Result<usize, CodecError> {
-    let n = read_int(input)?;
-    usize::try_from(n)
-        .ok()
-        .filter(|index| *index < symbols)
-        .ok_or_else(|| CodecError(format!("enum symbol {n} of an enum of {symbols}")))
+    index_below(i64::from(read_int(input)?), symbols, "enum symbol")
 }
 
 /// The item count of the next block; a negative count is followed by the block's size in

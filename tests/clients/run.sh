@@ -5,6 +5,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
+# shellcheck source=../registry-url.sh
+source tests/registry-url.sh
 target=${CARGO_TARGET_DIR:-$root/target}
 venv="$target/client-venv"
 if [ ! -x "$venv/bin/python" ]; then
@@ -17,17 +19,7 @@ log=$(mktemp)
 "$target/debug/eventschema" serve --listen 127.0.0.1:0 --database-url sqlite::memory: >"$log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -f "$log"' EXIT
-url=""
-for _ in $(seq 1 100); do
-  url=$(grep -o 'http://[0-9.:]*' "$log" | head -n 1 || true)
-  [ -n "$url" ] && break
-  sleep 0.1
-done
-if [ -z "$url" ]; then
-  echo "registry did not start:" >&2
-  cat "$log" >&2
-  exit 1
-fi
+url=$(registry_url "$log" 100)
 status=0
 echo "-- confluent-kafka (Python)"
 "$venv/bin/python" tests/clients/confluent_kafka_client.py "$url" || status=1

@@ -264,21 +264,16 @@ impl<'a> Generator<'a> {
         let (write, read) = (codec.write, codec.read);
         let type_ident = ident(&name);
         let derive = derive_data();
-        let avro = quote! { ::eventschema::__private::avro };
+        let datum = codec::datum_impl(
+            &name,
+            (quote! { out }, quote! { let v = &self.0; #write Ok(()) }),
+            (quote! { input }, quote! { Ok(Self(#read)) }),
+        );
         self.items.push(quote! {
             /// The event's value: its schema's root is not a record.
             #derive
             pub struct #type_ident(pub #ty);
-            impl #avro::AvroDatum for #type_ident {
-                fn write_avro(&self, out: &mut Vec<u8>) -> Result<(), ::eventschema::CodecError> {
-                    let v = &self.0;
-                    #write
-                    Ok(())
-                }
-                fn read_avro(input: #avro::Input<'_, '_>) -> Result<Self, ::eventschema::CodecError> {
-                    Ok(Self(#read))
-                }
-            }
+            #datum
         });
         name
     }

@@ -23,6 +23,7 @@ use serde_json::Value;
 use super::Problem;
 use super::avro::{Module, enum_variants};
 use super::names::{ident, pascal, snake};
+use crate::types::resolve_json_ref;
 
 /// One property of the root object, as generated: what the upcaster generator needs.
 pub(super) struct RootField {
@@ -245,22 +246,6 @@ fn items_checks(schema: &Value) -> TokenStream {
     out
 }
 
-/// Follows local `$ref`s (a bounded number of hops, so a reference cycle cannot loop).
-fn resolve<'v>(document: &'v Value, mut schema: &'v Value) -> &'v Value {
-    for _ in 0..32 {
-        let Some(target) = schema
-            .get("$ref")
-            .and_then(Value::as_str)
-            .and_then(|r| r.strip_prefix('#'))
-            .and_then(|pointer| document.pointer(pointer))
-        else {
-            break;
-        };
-        schema = target;
-    }
-    schema
-}
-
 /// One object schema holding the properties and `required` of `schema` and of every `allOf`
 /// branch (local `$ref`s followed, nested `allOf`s flattened); the first definition of a
 /// property wins. `None` when a branch is not an object schema, which a struct cannot say.
@@ -291,7 +276,7 @@ fn merge_all_of(document: &Value, schema: &Value, depth: usize) -> Option<Value>
     };
     merge(schema);
     for branch in schema.get("allOf").and_then(Value::as_array)? {
-        let branch = resolve(document, branch);
+        let branch = resolve_json_ref(document, branch);
         let object_like = branch.get("properties").is_some()
             || branch.get("type").and_then(Value::as_str) == Some("object")
             || branch.get("allOf").is_some();
@@ -644,7 +629,10 @@ impl Generator<'_> {
 
     fn tagged(&mut self, branches: &[Value], pointer: &str, context: &str) -> Option<Typed> {
         let document = self.document;
-        let resolved: Vec<&Value> = branches.iter().map(|b| resolve(document, b)).collect();
+        let resolved: Vec<&Value> = branches
+            .iter()
+            .map(|b| resolve_json_ref(document, b))
+            .collect();
         let first = resolved.first()?.get("properties")?.as_object()?;
         let tag = first.keys().find(|candidate| {
             let mut seen = BTreeSet::new();
@@ -705,7 +693,7 @@ impl Generator<'_> {
         let document = self.document;
         let kinds: Vec<&str> = branches
             .iter()
-            .map(|b| single_type(resolve(document, b)))
+            .map(|b| single_type(resolve_json_ref(document, b)))
             .collect::<Option<_>>()?;
         let distinct: BTreeSet<&str> = kinds.iter().copied().collect();
         // An integer is also a number: the two would not be told apart.

@@ -222,8 +222,6 @@ impl Generator<'_> {
     /// `AvroDatum` for a record: its fields in schema order. `fields` pairs each field's
     /// Rust name with its codec.
     pub(super) fn record_codec(type_name: &str, fields: &[(String, Codec)]) -> TokenStream {
-        let avro = avro();
-        let type_ident = ident(type_name);
         let writes = fields.iter().map(|(name, codec)| {
             let field = ident(name);
             let write = &codec.write;
@@ -240,23 +238,16 @@ impl Generator<'_> {
         } else {
             (quote! { out }, quote! { input })
         };
-        quote! {
-            impl #avro::AvroDatum for #type_ident {
-                fn write_avro(&self, #out: &mut Vec<u8>) -> Result<(), ::eventschema::CodecError> {
-                    #(#writes)*
-                    Ok(())
-                }
-                fn read_avro(#input: #avro::Input<'_, '_>) -> Result<Self, ::eventschema::CodecError> {
-                    Ok(Self { #(#reads),* })
-                }
-            }
-        }
+        datum_impl(
+            type_name,
+            (out, quote! { #(#writes)* Ok(()) }),
+            (input, quote! { Ok(Self { #(#reads),* }) }),
+        )
     }
 
     /// `AvroDatum` for an enum: the symbol's index.
     pub(super) fn enum_codec(type_name: &str, variants: &[String]) -> TokenStream {
         let avro = avro();
-        let type_ident = ident(type_name);
         let count = index(variants.len());
         let variants: Vec<_> = variants.iter().map(|v| ident(v)).collect();
         let positions: Vec<_> = (0..variants.len())
@@ -264,18 +255,44 @@ impl Generator<'_> {
             .collect();
         let indexes: Vec<_> = (0..variants.len()).map(index).collect();
         let unknown = format!("symbol {{symbol}} of enum `{type_name}` has no variant");
-        quote! {
-            impl #avro::AvroDatum for #type_ident {
-                fn write_avro(&self, out: &mut Vec<u8>) -> Result<(), ::eventschema::CodecError> {
+        datum_impl(
+            type_name,
+            (
+                quote! { out },
+                quote! {
                     #avro::write_int(out, match self { #(Self::#variants => #positions),* });
                     Ok(())
-                }
-                fn read_avro(input: #avro::Input<'_, '_>) -> Result<Self, ::eventschema::CodecError> {
+                },
+            ),
+            (
+                quote! { input },
+                quote! {
                     Ok(match #avro::read_enum(input, #count)? {
                         #(#indexes => Self::#variants,)*
                         symbol => return Err(::eventschema::CodecError(format!(#unknown))),
                     })
-                }
+                },
+            ),
+        )
+    }
+}
+
+/// `impl AvroDatum for type_name`: each body with the name its parameter goes by (`out`,
+/// `input`, or an underscored name where the body does not use it).
+pub(super) fn datum_impl(
+    type_name: &str,
+    (out, write): (TokenStream, TokenStream),
+    (input, read): (TokenStream, TokenStream),
+) -> TokenStream {
+    let avro = avro();
+    let type_ident = ident(type_name);
+    quote! {
+        impl #avro::AvroDatum for #type_ident {
+            fn write_avro(&self, #out: &mut Vec<u8>) -> Result<(), ::eventschema::CodecError> {
+                #write
+            }
+            fn read_avro(#input: #avro::Input<'_, '_>) -> Result<Self, ::eventschema::CodecError> {
+                #read
             }
         }
     }
