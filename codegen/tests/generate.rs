@@ -360,6 +360,62 @@ fn roots_that_are_not_records_become_newtypes() {
 }
 
 #[test]
+fn json_schema_roots_that_are_not_objects_become_newtypes() {
+    // A JSON Schema root need not be an object: each root below becomes a transparent
+    // newtype named after the subject (or `title`), its bounds checked through the inner
+    // value; an upcast between a newtype and an object is left to the application.
+    insta::assert_snapshot!(code(&[
+        (
+            "keys.customer-id/1.json",
+            r#"{"type":"string","minLength":3,"maxLength":12}"#,
+        ),
+        (
+            "values.readings/1.json",
+            r#"{"type":"array","items":{"type":"number","minimum":0},"maxItems":10}"#,
+        ),
+        (
+            "values.readings/2.json",
+            r#"{"type":"object","properties":{"values":{"type":"array","items":{"type":"number"}}}}"#,
+        ),
+        (
+            "values.color/1.json",
+            r#"{"title":"Paint","description":"A colour.","enum":["red","green"]}"#,
+        ),
+        (
+            "values.either/1.json",
+            r#"{"oneOf":[{"type":"string"},{"type":"integer","maximum":9}]}"#,
+        ),
+        (
+            "values.pair/1.json",
+            r#"{"type":"array","prefixItems":[{"type":"string"},{"type":["integer","null"]}],"items":false}"#,
+        ),
+        (
+            "values.tree/1.json",
+            r##"{"type":"array","items":{"$ref":"#"}}"##,
+        ),
+        (
+            "values.labels/1.json",
+            r#"{"additionalProperties":{"type":"string"}}"#,
+        ),
+        ("values.anything/1.json", "true"),
+        (
+            "values.name/1.json",
+            r##"{"$ref":"#/$defs/name","$defs":{"name":{"type":"string","maxLength":5}}}"##,
+        ),
+    ]));
+}
+
+#[test]
+fn json_schema_false_is_refused() {
+    let errors = generate(&folder(&[("values.nothing/1.json", "false")])).unwrap_err();
+    let messages: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        messages,
+        ["values.nothing/1.json: at '': the schema `false` admits no value: no event has this schema"]
+    );
+}
+
+#[test]
 fn unions_of_every_shape_and_logical_types_at_any_depth() {
     // Null first, last and between; several named and primitive branches; unions inside
     // arrays and maps; logical types under arrays of maps of options.

@@ -43,6 +43,9 @@ pub(super) struct RootField {
 /// The root object's properties, in document order.
 pub(super) struct Model {
     pub fields: Vec<RootField>,
+    /// The root is not an object with properties: the generated root is a newtype around
+    /// whatever the root schema maps to, and `fields` is empty.
+    pub newtype: bool,
 }
 
 pub(super) fn module(
@@ -55,10 +58,10 @@ pub(super) fn module(
     let root_schema = merged.as_ref().unwrap_or(document);
     let is_object = root_schema.get("type").and_then(Value::as_str) == Some("object")
         || root_schema.get("properties").is_some();
-    if !is_object {
+    if *document == Value::Bool(false) {
         return Err(vec![Problem::new(
             "",
-            "the root of an event schema must be a JSON Schema object with `properties`",
+            "the schema `false` admits no value: no event has this schema",
         )]);
     }
     let root = document
@@ -79,7 +82,11 @@ pub(super) fn module(
         note: None,
     };
     generator.taken.insert(root.clone());
-    generator.object(root_schema, "", &root, None);
+    if is_object {
+        generator.object(root_schema, "", &root, None);
+    } else {
+        generator.newtype_root(&root);
+    }
     if !generator.problems.is_empty() {
         return Err(generator.problems);
     }
@@ -91,6 +98,7 @@ pub(super) fn module(
         },
         Model {
             fields: generator.root_fields,
+            newtype: !is_object,
         },
     ))
 }
@@ -845,6 +853,64 @@ impl Generator<'_> {
             #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::eventschema::__private::serde::Serialize, ::eventschema::__private::serde::Deserialize)]
             #[serde(crate = "::eventschema::__private::serde")]
             pub enum #name { #(#variants),* }
+        });
+    }
+
+    /// The root of a schema that is not an object with properties (a primitive, an array,
+    /// an enum, a union, `true`, ...): a transparent newtype named `name` around the type
+    /// the root maps to, checked through its inner value.
+    fn newtype_root(&mut self, name: &str) {
+        let document = self.document;
+        // A `$ref` to `#` below the root is the root again: boxed, checked by its own impl.
+        self.refs
+            .insert(String::new(), (name.to_owned(), false, call_check()));
+        self.in_progress.insert(String::new());
+        self.note = None;
+        let typed = self.ty(document, "", &format!("{name}Value"));
+        self.in_progress.remove("");
+        let ty = typed.ty;
+        let mut type_doc = doc(document);
+        type_doc.extend(quote! {
+            #[doc = " The event's value: its schema's root is not an object with properties."]
+        });
+        if let Some(note) = self.note.take() {
+            let note = format!(" {note}");
+            type_doc.extend(quote! { #[doc = #note] });
+        }
+        let body = typed.check;
+        let check = if body.is_empty() {
+            quote! {
+                fn check_at(&self, _path: &str) -> Result<(), ::eventschema::CodecError> {
+                    Ok(())
+                }
+            }
+        } else {
+            quote! {
+                fn check_at(&self, path: &str) -> Result<(), ::eventschema::CodecError> {
+                    let value = &self.0;
+                    #body
+                    Ok(())
+                }
+            }
+        };
+        let type_ident = ident(name);
+        self.items.push(quote! {
+            #type_doc
+            #[derive(Debug, Clone, PartialEq, ::eventschema::__private::serde::Serialize, ::eventschema::__private::serde::Deserialize)]
+            #[serde(crate = "::eventschema::__private::serde", transparent)]
+            pub struct #type_ident(pub #ty);
+
+            impl #type_ident {
+                /// Checks the schema's bounds (`minimum`, `maxLength`, `maxItems`, ...),
+                /// which serde does not: `Event::decode` and `encode` call it.
+                pub fn check(&self) -> Result<(), ::eventschema::CodecError> {
+                    ::eventschema::__private::Check::check_at(self, "")
+                }
+            }
+
+            impl ::eventschema::__private::Check for #type_ident {
+                #check
+            }
         });
     }
 
