@@ -387,7 +387,7 @@ fn json_schema_roots_that_are_not_objects_become_newtypes() {
         ),
         (
             "values.pair/1.json",
-            r#"{"type":"array","prefixItems":[{"type":"string"},{"type":["integer","null"]}],"items":false}"#,
+            r#"{"type":"array","prefixItems":[{"type":"string"},{"type":["integer","null"]}],"items":false,"minItems":2}"#,
         ),
         (
             "values.tree/1.json",
@@ -406,12 +406,19 @@ fn json_schema_roots_that_are_not_objects_become_newtypes() {
 }
 
 #[test]
-fn json_schema_false_is_refused() {
-    let errors = generate(&folder(&[("values.nothing/1.json", "false")])).unwrap_err();
+fn json_schema_roots_no_value_satisfies_are_refused() {
+    let errors = generate(&folder(&[
+        ("values.nothing/1.json", "false"),
+        ("values.nothing-else/1.json", r#"{"not":{}}"#),
+    ]))
+    .unwrap_err();
     let messages: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
     assert_eq!(
         messages,
-        ["values.nothing/1.json: at '': the schema `false` admits no value: no event has this schema"]
+        [
+            "values.nothing/1.json: at '': the schema `false` admits no value: no event has this schema",
+            "values.nothing-else/1.json: at '/not': `not` of a schema that admits every value admits no value: no event has this schema",
+        ]
     );
 }
 
@@ -501,15 +508,16 @@ fn json_schema_closed_prefix_items_are_tuples() {
             "geo.point/1.json",
             r##"{"$schema":"https://json-schema.org/draft/2020-12/schema","title":"Point","type":"object",
                 "properties":{
-                  "at":{"type":"array","prefixItems":[{"type":"number","minimum":-90},{"type":"string"}],"items":false},
-                  "open":{"type":"array","prefixItems":[{"type":"number"}],"items":{"type":"string"}}
+                  "at":{"type":"array","prefixItems":[{"type":"number","minimum":-90},{"type":"string"}],"items":false,"minItems":2},
+                  "open":{"type":"array","prefixItems":[{"type":"number"}],"items":{"type":"string"}},
+                  "short":{"type":"array","prefixItems":[{"type":"number"}],"items":false}
                 },
                 "required":["at"]}"##,
         ),
         (
             "geo.legacy-point/1.json",
             r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"LegacyPoint","type":"object",
-                "properties":{"at":{"type":"array","items":[{"type":"number"},{"type":"boolean"}],"additionalItems":false}},
+                "properties":{"at":{"type":"array","items":[{"type":"number"},{"type":"boolean"}],"additionalItems":false,"minItems":2}},
                 "required":["at"]}"##,
         ),
     ]));

@@ -58,10 +58,19 @@ pub(super) fn module(
     let root_schema = merged.as_ref().unwrap_or(document);
     let is_object = root_schema.get("type").and_then(Value::as_str) == Some("object")
         || root_schema.get("properties").is_some();
+    // `false`, or `not` of what admits everything: no event can have this schema.
+    let admits_all =
+        |schema: &Value| schema == &Value::Bool(true) || schema == &serde_json::json!({});
     if *document == Value::Bool(false) {
         return Err(vec![Problem::new(
             "",
             "the schema `false` admits no value: no event has this schema",
+        )]);
+    }
+    if document.get("not").is_some_and(admits_all) {
+        return Err(vec![Problem::new(
+            "/not",
+            "`not` of a schema that admits every value admits no value: no event has this schema",
         )]);
     }
     let root = document
@@ -518,10 +527,10 @@ impl Generator<'_> {
         }
     }
 
-    /// `items` (a `Vec`) or a closed tuple (`prefixItems`, or draft 7's array `items`);
-    /// `None`, with the note set, for a tuple that admits more items: a Rust tuple has a
-    /// fixed length, and typing only a prefix would refuse the longer arrays the schema
-    /// allows.
+    /// `items` (a `Vec`) or a closed tuple (`prefixItems`, or draft 7's array `items`) whose
+    /// `minItems` asks for every item; `None`, with the note set, for a tuple that admits
+    /// more or fewer items: a Rust tuple has a fixed length, and would refuse the longer or
+    /// shorter arrays the schema allows.
     fn array(&mut self, schema: &Value, pointer: &str, context: &str) -> Option<Typed> {
         let (prefix, prefix_key, rest_key) = match (schema.get("prefixItems"), schema.get("items"))
         {
@@ -535,6 +544,14 @@ impl Generator<'_> {
             if !closed {
                 self.note = Some(format!(
                     "A tuple (`{prefix_key}`) that admits more items than it lists has no Rust tuple form."
+                ));
+                return None;
+            }
+            // Any prefix of a tuple is valid unless `minItems` asks for every item.
+            let min_items = schema.get("minItems").and_then(Value::as_u64).unwrap_or(0);
+            if usize::try_from(min_items).map_or(true, |n| n < prefix.len()) {
+                self.note = Some(format!(
+                    "A tuple (`{prefix_key}`) that admits fewer items than it lists (no `minItems` of its length) has no Rust tuple form."
                 ));
                 return None;
             }

@@ -245,10 +245,18 @@ impl<'d> Draw<'d> {
         let mut low = -wide;
         let mut high = wide;
         if let Some(n) = number(schema, "minimum") {
-            low = if flag("exclusiveMinimum") { n + step } else { n };
+            low = if flag("exclusiveMinimum") {
+                n + step
+            } else {
+                n
+            };
         }
         if let Some(n) = number(schema, "maximum") {
-            high = if flag("exclusiveMaximum") { n - step } else { n };
+            high = if flag("exclusiveMaximum") {
+                n - step
+            } else {
+                n
+            };
         }
         if let Some(n) = number(schema, "exclusiveMinimum") {
             low = low.max(n + step);
@@ -298,7 +306,9 @@ impl<'d> Draw<'d> {
             return None;
         }
         // Quarters: exact in binary, so the text written back is the text read.
-        let quarters = self.rng.i64((low * 4.0).ceil() as i64..=(high * 4.0).floor() as i64);
+        let quarters = self
+            .rng
+            .i64((low * 4.0).ceil() as i64..=(high * 4.0).floor() as i64);
         Some(if self.rng.bool() && quarters % 4 == 0 {
             Value::from(quarters / 4)
         } else {
@@ -339,6 +349,14 @@ impl<'d> Draw<'d> {
             }
             _ => {}
         }
+        // A pattern without metacharacters matches any string containing it.
+        let literal = schema
+            .get("pattern")
+            .and_then(Value::as_str)
+            .filter(|p| !p.contains(|c: char| "\\^$.|?*+()[]{}".contains(c)));
+        if let Some(literal) = literal {
+            return format!("{literal}{}", self.rng.u8(..10));
+        }
         let min = schema.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
         let max = schema
             .get("maxLength")
@@ -367,13 +385,31 @@ impl<'d> Draw<'d> {
             .and_then(Value::as_u64)
             .map_or(usize::MAX, |m| m as usize);
         let mut out = Vec::new();
+        // Any prefix of the tuple is valid (past `minItems`), not only all of it.
+        let short = self.rng.u8(..4) == 0;
         for item in prefix {
-            if out.len() >= max || (out.len() >= min && depth >= MAX_DEPTH) {
+            if out.len() >= max || (out.len() >= min && (depth >= MAX_DEPTH || short)) {
                 break;
             }
-            out.push(self.value(item, depth + 1)?);
+            match self.value(item, depth + 1) {
+                Some(value) => out.push(value),
+                None if out.len() >= min => return Some(Value::Array(out)),
+                None => return None,
+            }
         }
-        // A shorter prefix is valid too, but the tuple types generated want every item.
+        if out.len() < prefix.len() {
+            return Some(Value::Array(out));
+        }
+        if let Some(contains) = schema.get("contains") {
+            let times = schema
+                .get("minContains")
+                .and_then(Value::as_u64)
+                .unwrap_or(1)
+                .min(8);
+            for _ in 0..times {
+                out.push(self.value(contains, depth + 1)?);
+            }
+        }
         let extra = if rest == Value::Bool(false) || depth >= MAX_DEPTH {
             0
         } else {
@@ -465,7 +501,11 @@ impl<'d> Draw<'d> {
             1 => Value::Bool(self.rng.bool()),
             2 => Value::from(self.rng.i64(-1000..1000)),
             3 => Value::String(self.string(&Value::Null)),
-            4 => Value::Array((0..self.rng.usize(..3)).map(|_| self.any(depth + 1)).collect()),
+            4 => Value::Array(
+                (0..self.rng.usize(..3))
+                    .map(|_| self.any(depth + 1))
+                    .collect(),
+            ),
             _ => Value::Object(
                 (0..self.rng.usize(..3))
                     .map(|i| (format!("k{i}"), self.any(depth + 1)))
