@@ -398,6 +398,7 @@ fn json_schema_roots_that_are_not_objects_become_newtypes() {
             r#"{"additionalProperties":{"type":"string"}}"#,
         ),
         ("values.anything/1.json", "true"),
+        ("values.itself/1.json", r##"{"$ref":"#"}"##),
         (
             "values.name/1.json",
             r##"{"$ref":"#/$defs/name","$defs":{"name":{"type":"string","maxLength":5}}}"##,

@@ -3,9 +3,12 @@
 //! `$ref`s become named types, `allOf` branches merge into one struct, `oneOf`/`anyOf` of
 //! objects told apart by a `const` property become internally tagged enums and of distinct
 //! JSON types untagged enums, typed `additionalProperties`/`patternProperties` become maps
-//! (flattened next to fixed properties), closed `prefixItems` tuples become Rust tuples;
-//! anything the mapping cannot express soundly stays a `serde_json::Value` with a doc
-//! comment saying why, so every schema still yields code that compiles.
+//! (flattened next to fixed properties), closed `prefixItems` tuples whose `minItems` asks
+//! for every item become Rust tuples; a root that is not an object with `properties`
+//! becomes a transparent newtype around what it maps to. Anything the mapping cannot express
+//! soundly stays a `serde_json::Value` with a doc comment saying why, so every schema still
+//! yields code that compiles; refused are only roots no value satisfies and references
+//! outside the document.
 //!
 //! Bounds (`minimum`, `maxLength`, `maxItems`, ...) are not types: every generated struct and
 //! enum implements `eventschema::__private::Check`, which `Event::decode` and `encode` call.
@@ -883,8 +886,14 @@ impl Generator<'_> {
             .insert(String::new(), (name.to_owned(), false, call_check()));
         self.in_progress.insert(String::new());
         self.note = None;
-        let typed = self.ty(document, "", &format!("{name}Value"));
+        let mut typed = self.ty(document, "", &format!("{name}Value"));
         self.in_progress.remove("");
+        let type_ident = ident(name);
+        if typed.ty.to_string() == quote! { Box<#type_ident> }.to_string() {
+            // `{"$ref": "#"}`: a value that is only itself would never end (serde would
+            // recurse without reading); the schema constrains nothing.
+            typed = self.fallback("A root that refers only to itself constrains nothing.");
+        }
         let ty = typed.ty;
         let mut type_doc = doc(document);
         type_doc.extend(quote! {
@@ -910,7 +919,6 @@ impl Generator<'_> {
                 }
             }
         };
-        let type_ident = ident(name);
         self.items.push(quote! {
             #type_doc
             #[derive(Debug, Clone, PartialEq, ::eventschema::__private::serde::Serialize, ::eventschema::__private::serde::Deserialize)]
