@@ -360,6 +360,70 @@ fn roots_that_are_not_records_become_newtypes() {
 }
 
 #[test]
+fn json_schema_roots_that_are_not_objects_become_newtypes() {
+    // A JSON Schema root need not be an object: each root below becomes a transparent
+    // newtype named after the subject (or `title`), its bounds checked through the inner
+    // value; an upcast between a newtype and an object is left to the application.
+    insta::assert_snapshot!(code(&[
+        (
+            "keys.customer-id/1.json",
+            r#"{"type":"string","minLength":3,"maxLength":12}"#,
+        ),
+        (
+            "values.readings/1.json",
+            r#"{"type":"array","items":{"type":"number","minimum":0},"maxItems":10}"#,
+        ),
+        (
+            "values.readings/2.json",
+            r#"{"type":"object","properties":{"values":{"type":"array","items":{"type":"number"}}}}"#,
+        ),
+        (
+            "values.color/1.json",
+            r#"{"title":"Paint","description":"A colour.","enum":["red","green"]}"#,
+        ),
+        (
+            "values.either/1.json",
+            r#"{"oneOf":[{"type":"string"},{"type":"integer","maximum":9}]}"#,
+        ),
+        (
+            "values.pair/1.json",
+            r#"{"type":"array","prefixItems":[{"type":"string"},{"type":["integer","null"]}],"items":false,"minItems":2}"#,
+        ),
+        (
+            "values.tree/1.json",
+            r##"{"type":"array","items":{"$ref":"#"}}"##,
+        ),
+        (
+            "values.labels/1.json",
+            r#"{"additionalProperties":{"type":"string"}}"#,
+        ),
+        ("values.anything/1.json", "true"),
+        ("values.itself/1.json", r##"{"$ref":"#"}"##),
+        (
+            "values.name/1.json",
+            r##"{"$ref":"#/$defs/name","$defs":{"name":{"type":"string","maxLength":5}}}"##,
+        ),
+    ]));
+}
+
+#[test]
+fn json_schema_roots_no_value_satisfies_are_refused() {
+    let errors = generate(&folder(&[
+        ("values.nothing/1.json", "false"),
+        ("values.nothing-else/1.json", r#"{"not":{}}"#),
+    ]))
+    .unwrap_err();
+    let messages: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        messages,
+        [
+            "values.nothing/1.json: at '': the schema `false` admits no value: no event has this schema",
+            "values.nothing-else/1.json: at '/not': `not` of a schema that admits every value admits no value: no event has this schema",
+        ]
+    );
+}
+
+#[test]
 fn unions_of_every_shape_and_logical_types_at_any_depth() {
     // Null first, last and between; several named and primitive branches; unions inside
     // arrays and maps; logical types under arrays of maps of options.
@@ -445,15 +509,16 @@ fn json_schema_closed_prefix_items_are_tuples() {
             "geo.point/1.json",
             r##"{"$schema":"https://json-schema.org/draft/2020-12/schema","title":"Point","type":"object",
                 "properties":{
-                  "at":{"type":"array","prefixItems":[{"type":"number","minimum":-90},{"type":"string"}],"items":false},
-                  "open":{"type":"array","prefixItems":[{"type":"number"}],"items":{"type":"string"}}
+                  "at":{"type":"array","prefixItems":[{"type":"number","minimum":-90},{"type":"string"}],"items":false,"minItems":2},
+                  "open":{"type":"array","prefixItems":[{"type":"number"}],"items":{"type":"string"}},
+                  "short":{"type":"array","prefixItems":[{"type":"number"}],"items":false}
                 },
                 "required":["at"]}"##,
         ),
         (
             "geo.legacy-point/1.json",
             r##"{"$schema":"http://json-schema.org/draft-07/schema#","title":"LegacyPoint","type":"object",
-                "properties":{"at":{"type":"array","items":[{"type":"number"},{"type":"boolean"}],"additionalItems":false}},
+                "properties":{"at":{"type":"array","items":[{"type":"number"},{"type":"boolean"}],"additionalItems":false,"minItems":2}},
                 "required":["at"]}"##,
         ),
     ]));

@@ -108,9 +108,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Both formats: decode with the generated type, encode again.
         let round_trip =
             format!("|bytes| ::eventschema::Event::encode(&{subject}::decode_any(1, bytes)?)");
+        // The schema the generated type registers (its canonical text), as the runtime does.
+        let register = format!("|catalog| register_event_of(catalog, {subject}::decode_any)");
         writeln!(
             table,
-            "    Case {{ subject: {subject:?}, format: {:?}, schema: {:?}, round_trip: {round_trip} }},",
+            "    Case {{ subject: {subject:?}, format: {:?}, schema: {:?}, round_trip: {round_trip}, register: {register} }},",
             document.format, document.text
         )?;
     }

@@ -3,9 +3,12 @@
 //! `$ref`s become named types, `allOf` branches merge into one struct, `oneOf`/`anyOf` of
 //! objects told apart by a `const` property become internally tagged enums and of distinct
 //! JSON types untagged enums, typed `additionalProperties`/`patternProperties` become maps
-//! (flattened next to fixed properties), closed `prefixItems` tuples become Rust tuples;
-//! anything the mapping cannot express soundly stays a `serde_json::Value` with a doc
-//! comment saying why, so every schema still yields code that compiles.
+//! (flattened next to fixed properties), closed `prefixItems` tuples whose `minItems` asks
+//! for every item become Rust tuples; a root that is not an object with `properties`
+//! becomes a transparent newtype around what it maps to. Anything the mapping cannot express
+//! soundly stays a `serde_json::Value` with a doc comment saying why, so every schema still
+//! yields code that compiles; refused are only roots no value satisfies and references
+//! outside the document.
 //!
 //! Bounds (`minimum`, `maxLength`, `maxItems`, ...) are not types: every generated struct and
 //! enum implements `eventschema::__private::Check`, which `Event::decode` and `encode` call.
@@ -43,6 +46,9 @@ pub(super) struct RootField {
 /// The root object's properties, in document order.
 pub(super) struct Model {
     pub fields: Vec<RootField>,
+    /// The root is not an object with properties: the generated root is a newtype around
+    /// whatever the root schema maps to, and `fields` is empty.
+    pub newtype: bool,
 }
 
 pub(super) fn module(
@@ -55,10 +61,19 @@ pub(super) fn module(
     let root_schema = merged.as_ref().unwrap_or(document);
     let is_object = root_schema.get("type").and_then(Value::as_str) == Some("object")
         || root_schema.get("properties").is_some();
-    if !is_object {
+    // `false`, or `not` of what admits everything: no event can have this schema.
+    let admits_all =
+        |schema: &Value| schema == &Value::Bool(true) || schema == &serde_json::json!({});
+    if *document == Value::Bool(false) {
         return Err(vec![Problem::new(
             "",
-            "the root of an event schema must be a JSON Schema object with `properties`",
+            "the schema `false` admits no value: no event has this schema",
+        )]);
+    }
+    if document.get("not").is_some_and(admits_all) {
+        return Err(vec![Problem::new(
+            "/not",
+            "`not` of a schema that admits every value admits no value: no event has this schema",
         )]);
     }
     let root = document
@@ -79,7 +94,11 @@ pub(super) fn module(
         note: None,
     };
     generator.taken.insert(root.clone());
-    generator.object(root_schema, "", &root, None);
+    if is_object {
+        generator.object(root_schema, "", &root, None);
+    } else {
+        generator.newtype_root(&root);
+    }
     if !generator.problems.is_empty() {
         return Err(generator.problems);
     }
@@ -91,6 +110,7 @@ pub(super) fn module(
         },
         Model {
             fields: generator.root_fields,
+            newtype: !is_object,
         },
     ))
 }
@@ -510,10 +530,10 @@ impl Generator<'_> {
         }
     }
 
-    /// `items` (a `Vec`) or a closed tuple (`prefixItems`, or draft 7's array `items`);
-    /// `None`, with the note set, for a tuple that admits more items: a Rust tuple has a
-    /// fixed length, and typing only a prefix would refuse the longer arrays the schema
-    /// allows.
+    /// `items` (a `Vec`) or a closed tuple (`prefixItems`, or draft 7's array `items`) whose
+    /// `minItems` asks for every item; `None`, with the note set, for a tuple that admits
+    /// more or fewer items: a Rust tuple has a fixed length, and would refuse the longer or
+    /// shorter arrays the schema allows.
     fn array(&mut self, schema: &Value, pointer: &str, context: &str) -> Option<Typed> {
         let (prefix, prefix_key, rest_key) = match (schema.get("prefixItems"), schema.get("items"))
         {
@@ -527,6 +547,14 @@ impl Generator<'_> {
             if !closed {
                 self.note = Some(format!(
                     "A tuple (`{prefix_key}`) that admits more items than it lists has no Rust tuple form."
+                ));
+                return None;
+            }
+            // Any prefix of a tuple is valid unless `minItems` asks for every item.
+            let min_items = schema.get("minItems").and_then(Value::as_u64).unwrap_or(0);
+            if usize::try_from(min_items).map_or(true, |n| n < prefix.len()) {
+                self.note = Some(format!(
+                    "A tuple (`{prefix_key}`) that admits fewer items than it lists (no `minItems` of its length) has no Rust tuple form."
                 ));
                 return None;
             }
@@ -845,6 +873,69 @@ impl Generator<'_> {
             #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::eventschema::__private::serde::Serialize, ::eventschema::__private::serde::Deserialize)]
             #[serde(crate = "::eventschema::__private::serde")]
             pub enum #name { #(#variants),* }
+        });
+    }
+
+    /// The root of a schema that is not an object with properties (a primitive, an array,
+    /// an enum, a union, `true`, ...): a transparent newtype named `name` around the type
+    /// the root maps to, checked through its inner value.
+    fn newtype_root(&mut self, name: &str) {
+        let document = self.document;
+        // A `$ref` to `#` below the root is the root again: boxed, checked by its own impl.
+        self.refs
+            .insert(String::new(), (name.to_owned(), false, call_check()));
+        self.in_progress.insert(String::new());
+        self.note = None;
+        let mut typed = self.ty(document, "", &format!("{name}Value"));
+        self.in_progress.remove("");
+        let type_ident = ident(name);
+        if typed.ty.to_string() == quote! { Box<#type_ident> }.to_string() {
+            // `{"$ref": "#"}`: a value that is only itself would never end (serde would
+            // recurse without reading); the schema constrains nothing.
+            typed = self.fallback("A root that refers only to itself constrains nothing.");
+        }
+        let ty = typed.ty;
+        let mut type_doc = doc(document);
+        type_doc.extend(quote! {
+            #[doc = " The event's value: its schema's root is not an object with properties."]
+        });
+        if let Some(note) = self.note.take() {
+            let note = format!(" {note}");
+            type_doc.extend(quote! { #[doc = #note] });
+        }
+        let body = typed.check;
+        let check = if body.is_empty() {
+            quote! {
+                fn check_at(&self, _path: &str) -> Result<(), ::eventschema::CodecError> {
+                    Ok(())
+                }
+            }
+        } else {
+            quote! {
+                fn check_at(&self, path: &str) -> Result<(), ::eventschema::CodecError> {
+                    let value = &self.0;
+                    #body
+                    Ok(())
+                }
+            }
+        };
+        self.items.push(quote! {
+            #type_doc
+            #[derive(Debug, Clone, PartialEq, ::eventschema::__private::serde::Serialize, ::eventschema::__private::serde::Deserialize)]
+            #[serde(crate = "::eventschema::__private::serde", transparent)]
+            pub struct #type_ident(pub #ty);
+
+            impl #type_ident {
+                /// Checks the schema's bounds (`minimum`, `maxLength`, `maxItems`, ...),
+                /// which serde does not: `Event::decode` and `encode` call it.
+                pub fn check(&self) -> Result<(), ::eventschema::CodecError> {
+                    ::eventschema::__private::Check::check_at(self, "")
+                }
+            }
+
+            impl ::eventschema::__private::Check for #type_ident {
+                #check
+            }
         });
     }
 

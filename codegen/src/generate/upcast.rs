@@ -667,6 +667,22 @@ fn json_step(
     to_version: &Version<'_>,
     from_mod: &Ident,
 ) -> Result<TokenStream, Vec<String>> {
+    if from.newtype || to.newtype {
+        // A newtype's inner type may hold generated types of its own module; a conversion
+        // between it and another version's type is the application's to write.
+        let which = |model: &JsonModel, number: i32| {
+            model
+                .newtype
+                .then(|| format!("the root of version {number} is not an object with properties"))
+        };
+        return Err([
+            which(from, from_version.number),
+            which(to, to_version.number),
+        ]
+        .into_iter()
+        .flatten()
+        .collect());
+    }
     let mut reasons = Vec::new();
     let mut inits = Vec::new();
     for field in &to.fields {

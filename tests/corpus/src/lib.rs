@@ -16,6 +16,17 @@ pub struct Case {
     pub schema: &'static str,
     /// Decodes a payload with the generated type and encodes the value again.
     pub round_trip: fn(&[u8]) -> Result<Vec<u8>, eventschema::CodecError>,
+    /// Registers the generated type's schema in a catalog, as a consumer of it would.
+    pub register: fn(&eventschema::SchemaCatalog) -> Result<(), eventschema::SubscribeError>,
+}
+
+/// [`eventschema::SchemaCatalog::register_event`] for the type a subject's `decode_any`
+/// returns (the table knows the function, not the root type's name).
+fn register_event_of<E: eventschema::Event>(
+    catalog: &eventschema::SchemaCatalog,
+    _decode_any: fn(u32, &[u8]) -> Result<E, eventschema::CodecError>,
+) -> Result<(), eventschema::SubscribeError> {
+    catalog.register_event::<E>()
 }
 
 include!(concat!(env!("OUT_DIR"), "/corpus_generated.rs"));

@@ -8,6 +8,12 @@
 //! the generated `BTreeMap` writes keys sorted: those datums must have the same length and
 //! read back, by apache-avro, to an equal value.
 //!
+//! For each JSON Schema, instances drawn from the schema (seeded) that the `jsonschema` crate
+//! accepts are decoded by the generated type and encoded again: the JSON must be equal
+//! (numbers by value, as JSON Schema compares them), the runtime's validator (the schema
+//! the generated type registers, checked as the bus checks an event) must accept them, and
+//! every mutation of them that `jsonschema` refuses must be refused by that validator too.
+//!
 //! The schemas the generator refuses must be exactly those listed, with the reason, in
 //! `tests/corpus/unsupported.txt` (reviewed: only what no Rust type can hold may stay).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -19,7 +25,9 @@ use apache_avro::schema::{InnerDecimalSchema, Name, UuidSchema};
 use apache_avro::types::Value;
 use apache_avro::writer::datum::GenericDatumWriter;
 use apache_avro::{Days, Decimal, Duration, Millis, Months, Schema};
-use eventschema_corpus::{CASES, UNSUPPORTED};
+use eventschema_corpus::{CASES, Case, UNSUPPORTED};
+
+mod json;
 
 /// Values drawn per schema.
 const VALUES_PER_SCHEMA: usize = 40;
@@ -326,4 +334,175 @@ fn the_schemas_left_out_are_exactly_the_reviewed_list() {
         now_supported.is_empty(),
         "these now generate: remove them from tests/corpus/unsupported.txt: {now_supported:?}"
     );
+}
+
+/// Instances drawn per JSON schema (those `jsonschema` refuses are dropped).
+const INSTANCES_PER_SCHEMA: usize = 30;
+
+/// The envelope the bus would validate: `data` as the JSON payload of version 1 of `case`.
+fn envelope(case: &Case, data: &serde_json::Value) -> eventschema::Envelope {
+    let mut envelope = eventschema::Envelope::new("1", "/corpus", case.subject).unwrap();
+    envelope.set_datacontenttype("application/json").unwrap();
+    envelope
+        .set_extension(eventschema::envelope::ext::SCHEMA_VERSION, "1")
+        .unwrap();
+    envelope.set_data(serde_json::to_vec(data).unwrap());
+    envelope
+}
+
+#[test]
+fn every_json_schema_round_trips_valid_instances_and_the_runtime_refuses_invalid_ones() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut failures = Vec::new();
+    let mut undrawable = Vec::new();
+    let mut uncompiled = Vec::new();
+    // Valid mutations the generated type refuses, by kind.
+    let mut unreadable: [(&str, Vec<String>); 3] = [
+        (
+            "not objects, for a root with `properties` but no `type` (a struct reads objects only)",
+            Vec::new(),
+        ),
+        (
+            "integral floats (`28.0`) for `integer` (serde's i64 reads integer literals only)",
+            Vec::new(),
+        ),
+        ("other", Vec::new()),
+    ];
+    let mut valid_mutations = 0;
+    let (mut schemas, mut round_trips, mut mutations, mut refused, mut decoded_anyway) =
+        (0, 0, 0, 0, 0);
+    for (index, case) in CASES.iter().filter(|c| c.format == "json").enumerate() {
+        schemas += 1;
+        let document: serde_json::Value = serde_json::from_str(case.schema).unwrap();
+        let catalog = eventschema::SchemaCatalog::new();
+        let validator = match jsonschema::validator_for(&document) {
+            Ok(validator) => validator,
+            Err(e) => {
+                // No oracle for validity; the runtime (the same crate) must refuse it too.
+                assert!(
+                    (case.register)(&catalog).is_err(),
+                    "{}: jsonschema refuses it ({e}) but the runtime registers it",
+                    case.subject
+                );
+                uncompiled.push(case.subject);
+                continue;
+            }
+        };
+        (case.register)(&catalog)
+            .unwrap_or_else(|e| panic!("{}: the runtime refuses the schema: {e}", case.subject));
+        let runtime_accepts = |data: &serde_json::Value| {
+            runtime
+                .block_on(catalog.validate(&envelope(case, data)))
+                .map(|_| ())
+        };
+        let mut draw = json::Draw::new(0x5eed_0000 + index as u64, &document);
+        let mut valid: Vec<serde_json::Value> = Vec::new();
+        for _ in 0..INSTANCES_PER_SCHEMA {
+            if let Some(instance) = draw.instance()
+                && validator.is_valid(&instance)
+                && !valid.contains(&instance)
+            {
+                valid.push(instance);
+            }
+        }
+        if valid.is_empty() {
+            undrawable.push(case.subject);
+            continue;
+        }
+        for instance in &valid {
+            round_trips += 1;
+            let bytes = serde_json::to_vec(instance).unwrap();
+            match (case.round_trip)(&bytes) {
+                Ok(out) => {
+                    let out: serde_json::Value = serde_json::from_slice(&out).unwrap();
+                    if !json::same(instance, &out) {
+                        failures.push(format!(
+                            "{}: {instance} came back as {out}\n  schema: {}",
+                            case.subject, case.schema
+                        ));
+                    }
+                }
+                Err(e) => failures.push(format!(
+                    "{}: {instance} does not round-trip: {e}\n  schema: {}",
+                    case.subject, case.schema
+                )),
+            }
+            if let Err(e) = runtime_accepts(instance) {
+                failures.push(format!(
+                    "{}: the runtime refuses the valid {instance}: {e}",
+                    case.subject
+                ));
+            }
+            for mutated in json::mutations(instance) {
+                if validator.is_valid(&mutated) {
+                    // Admitted by the runtime: a handler of the generated type should read
+                    // it. Counted, not required (see the printed examples).
+                    valid_mutations += 1;
+                    if let Err(e) = (case.round_trip)(&serde_json::to_vec(&mutated).unwrap()) {
+                        let e = e.to_string();
+                        let kind = if !mutated.is_object()
+                            && document.get("properties").is_some()
+                            && document.get("type").is_none()
+                        {
+                            0
+                        } else if e.contains("floating point") {
+                            1
+                        } else {
+                            2
+                        };
+                        unreadable[kind]
+                            .1
+                            .push(format!("{}: {mutated}: {e}", case.subject));
+                    }
+                    continue;
+                }
+                mutations += 1;
+                match runtime_accepts(&mutated) {
+                    Err(eventschema::CheckError::Invalid(_)) => refused += 1,
+                    other => failures.push(format!(
+                        "{}: the runtime does not refuse the invalid {mutated}: {other:?}\n  schema: {}",
+                        case.subject, case.schema
+                    )),
+                }
+                // What a handler would get without validation: informational.
+                if (case.round_trip)(&serde_json::to_vec(&mutated).unwrap()).is_ok() {
+                    decoded_anyway += 1;
+                }
+            }
+        }
+    }
+    println!(
+        "JSON Schema: {schemas} generated schemas, {round_trips} valid instances round-tripped, \
+         {mutations} invalid mutations ({refused} refused by the runtime's validator; \
+         {decoded_anyway} of them the generated type alone would decode)"
+    );
+    println!(
+        "{} schemas with no valid instance drawn (skipped): {undrawable:?}",
+        undrawable.len()
+    );
+    println!(
+        "{} of {valid_mutations} valid mutations the generated type cannot decode:",
+        unreadable.iter().map(|(_, list)| list.len()).sum::<usize>()
+    );
+    for (kind, list) in &unreadable {
+        println!(
+            "  {} {kind}, e.g. {:#?}",
+            list.len(),
+            &list[..list.len().min(3)]
+        );
+    }
+
+    println!(
+        "{} schemas the jsonschema crate (and so the runtime) does not compile (skipped): {uncompiled:?}",
+        uncompiled.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(round_trips > 0 && mutations > 0);
 }
