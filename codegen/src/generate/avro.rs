@@ -286,13 +286,14 @@ impl<'a> Generator<'a> {
             let theirs = ident(&origin.rust);
             let ours = self.names.get(index).map_or("Unknown", String::as_str);
             if ours == origin.rust {
-                quote! { pub use super::super::#module::#version::#theirs; }
+                quote! { super::super::#module::#version::#theirs }
             } else {
                 let ours = ident(ours);
-                quote! { pub use super::super::#module::#version::#theirs as #ours; }
+                quote! { super::super::#module::#version::#theirs as #ours }
             }
         });
-        quote! { #(#uses)* }
+        // A referrer may name only some of them, and a private `include!` makes `pub` moot.
+        quote! { #(#[allow(unused_imports)] pub use #uses;)* }
     }
 
     /// A newtype struct around a root that is not a record; returns its name.
