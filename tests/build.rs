@@ -3,7 +3,8 @@
 //! the fixtures of `tests/upcasters.rs`: `fixtures/manual-upcast` (a hand-written upcaster),
 //! `fixtures/upcast-features` (every kind of derived step) and `fixtures/logical-types`
 //! (logical types and formats), `fixtures/json-shapes` (JSON Schema unions, `allOf`, maps,
-//! tuples and bounds).
+//! tuples and bounds), `fixtures/shared-references` (a type shared through schema
+//! references, `tests/references.rs`).
 
 fn main() -> Result<(), eventschema_codegen::BuildError> {
     eventschema_codegen::Builder::new()
@@ -24,6 +25,10 @@ fn main() -> Result<(), eventschema_codegen::BuildError> {
     eventschema_codegen::Builder::new()
         .schemas_dir("fixtures/json-shapes")
         .file_name("json_shapes_generated.rs")
+        .generate()?;
+    eventschema_codegen::Builder::new()
+        .schemas_dir("fixtures/shared-references")
+        .file_name("shared_references_generated.rs")
         .generate()?;
     Ok(())
 }

@@ -7,10 +7,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use eventschema_core::Reference;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::folder::{FolderErrors, SchemaFolder};
+use crate::folder::{CONFIG_FILE, FolderErrors, SchemaFolder};
 use crate::generate::SchemaIds;
 
 /// The lock file's default name.
@@ -92,6 +93,10 @@ pub struct LockedSchema {
     pub schema_type: String,
     /// `sha256:<hex>` of the cached schema text's bytes.
     pub fingerprint: String,
+    /// The registry's references of this version (each one locked too), which the cache
+    /// folder's schemas are parsed with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<Reference>,
 }
 
 impl LockedSchema {
@@ -123,6 +128,8 @@ pub struct Fetched {
     pub id: u64,
     pub schema_type: String,
     pub text: String,
+    /// The registry's references of this version.
+    pub references: Vec<Reference>,
 }
 
 /// `sha256:<hex>` of `text`.
@@ -176,6 +183,7 @@ impl Lock {
                     id: f.id,
                     schema_type: f.schema_type.clone(),
                     fingerprint: fingerprint(f.text.as_bytes()),
+                    references: f.references.clone(),
                 })
                 .collect(),
         };
@@ -250,6 +258,9 @@ impl Lock {
                 }
             }
         }
+        if let Some(config) = self.folder_config()? {
+            files.push((CONFIG_FILE.to_owned(), config.into_bytes()));
+        }
         let folder = SchemaFolder::from_files(files)?;
         let ids = self
             .schemas
@@ -257,6 +268,41 @@ impl Lock {
             .map(|s| ((s.subject.clone(), s.version), s.id))
             .collect();
         Ok((folder, ids))
+    }
+}
+
+impl Lock {
+    /// The references of the locked versions as the cache folder's `eventschema.toml`
+    /// (which the cache itself does not hold: its files are the registry's texts only), so
+    /// the folder reader resolves them exactly as in a schemas folder; `None` without any.
+    fn folder_config(&self) -> Result<Option<String>, LockError> {
+        let mut subjects = toml::Table::new();
+        for locked in self.schemas.iter().filter(|s| !s.references.is_empty()) {
+            let references =
+                toml::Value::try_from(&locked.references).map_err(|e| LockError::Syntax {
+                    path: PathBuf::from(LOCK_FILE),
+                    message: e.to_string(),
+                })?;
+            let mut version = toml::Table::new();
+            version.insert("references".to_owned(), references);
+            let subject = subjects
+                .entry(locked.subject.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if let toml::Value::Table(subject) = subject {
+                let versions = subject
+                    .entry("versions")
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                if let toml::Value::Table(versions) = versions {
+                    versions.insert(locked.version.to_string(), toml::Value::Table(version));
+                }
+            }
+        }
+        if subjects.is_empty() {
+            return Ok(None);
+        }
+        let mut root = toml::Table::new();
+        root.insert("subjects".to_owned(), toml::Value::Table(subjects));
+        Ok(Some(root.to_string()))
     }
 }
 
@@ -294,9 +340,15 @@ pub fn fetch(url: &str, subjects: &[String]) -> Result<Vec<Fetched>, LockError> 
             let client =
                 eventschema_registry::Client::new(url).map_err(|e| registry(e.to_string()))?;
             let mut out = Vec::new();
-            for subject in subjects {
+            // Referenced subjects are locked too (every version, so the cache stays a
+            // folder without gaps), whether or not they were asked for.
+            let mut queue: Vec<String> = subjects.to_vec();
+            let mut queued: BTreeSet<String> = queue.iter().cloned().collect();
+            let mut next = 0;
+            while let Some(subject) = queue.get(next).cloned() {
+                next += 1;
                 let versions = client
-                    .versions(subject)
+                    .versions(&subject)
                     .await
                     .map_err(|e| registry(e.to_string()))?;
                 if versions.is_empty() {
@@ -304,13 +356,13 @@ pub fn fetch(url: &str, subjects: &[String]) -> Result<Vec<Fetched>, LockError> 
                 }
                 for version in versions {
                     let found = client
-                        .version(subject, version)
+                        .version(&subject, version)
                         .await
                         .map_err(|e| registry(e.to_string()))?;
-                    if !found.references.is_empty() {
-                        return Err(registry(format!(
-                            "`{subject}` version {version} has references, which registry input does not support yet"
-                        )));
+                    for reference in &found.references {
+                        if queued.insert(reference.subject.clone()) {
+                            queue.push(reference.subject.clone());
+                        }
                     }
                     out.push(Fetched {
                         subject: subject.clone(),
@@ -319,6 +371,7 @@ pub fn fetch(url: &str, subjects: &[String]) -> Result<Vec<Fetched>, LockError> 
                             .map_err(|_| registry(format!("negative id {}", found.id)))?,
                         schema_type: found.schema_type.unwrap_or_else(|| "AVRO".to_owned()),
                         text: found.schema,
+                        references: found.references,
                     });
                 }
             }

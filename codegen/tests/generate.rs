@@ -523,3 +523,115 @@ fn json_schema_closed_prefix_items_are_tuples() {
         ),
     ]));
 }
+
+/// A shared Avro type registered once (`shop.address`) and used by two subjects.
+const ADDRESS_V1: &str = r#"{"type":"record","name":"Address","namespace":"shop","fields":[
+    {"name":"street","type":"string"},
+    {"name":"kind","type":{"type":"enum","name":"Kind","symbols":["HOME","WORK"]},"default":"HOME"}]}"#;
+const ADDRESS_V2: &str = r#"{"type":"record","name":"Address","namespace":"shop","fields":[
+    {"name":"street","type":"string"},
+    {"name":"kind","type":{"type":"enum","name":"Kind","symbols":["HOME","WORK"]},"default":"HOME"},
+    {"name":"zip","type":"string","default":""}]}"#;
+
+#[test]
+fn references_reuse_the_referenced_subjects_types() {
+    let code = code(&[
+        ("shop.address/1.avsc", ADDRESS_V1),
+        (
+            "orders.placed/1.avsc",
+            r#"{"type":"record","name":"Placed","namespace":"orders","fields":[
+                {"name":"to","type":"shop.Address"},
+                {"name":"kind","type":"shop.Kind","default":"WORK"}]}"#,
+        ),
+        (
+            "orders.placed/2.avsc",
+            r#"{"type":"record","name":"Placed","namespace":"orders","fields":[
+                {"name":"to","type":"shop.Address"},
+                {"name":"kind","type":"shop.Kind","default":"WORK"},
+                {"name":"from","type":["null","shop.Address"],"default":null}]}"#,
+        ),
+        (
+            // Its own `Address` shares the short name: both get full names here, and the
+            // referenced one is re-exported under that name.
+            "billing.invoiced/1.avsc",
+            r#"{"type":"record","name":"Invoiced","namespace":"billing","fields":[
+                {"name":"billing","type":{"type":"record","name":"Address","fields":[{"name":"line","type":"string"}]}},
+                {"name":"shipping","type":"shop.Address"}]}"#,
+        ),
+        (
+            "eventschema.toml",
+            r#"
+[subjects."orders.placed".versions.1]
+references = [{ name = "shop.Address", subject = "shop.address", version = 1 }]
+[subjects."orders.placed".versions.2]
+references = [{ name = "shop.Address", subject = "shop.address", version = 1 }]
+[subjects."billing.invoiced".versions.1]
+references = [{ name = "shop.Address", subject = "shop.address", version = 1 }]
+"#,
+        ),
+    ]);
+    // One definition of the shared types, in their own subject's module.
+    assert_eq!(code.matches("pub struct Address {").count(), 1);
+    assert_eq!(code.matches("pub enum Kind {").count(), 1);
+    assert!(code.contains("pub use super::super::shop_address::v1::Address as ShopAddress;"));
+    // The same referenced version on both sides: the upcaster is derived, not a trait.
+    assert!(!code.contains("pub trait Upcast"));
+    insta::assert_snapshot!(code);
+}
+
+#[test]
+fn references_to_different_shared_versions_become_traits() {
+    insta::assert_snapshot!(code(&[
+        ("shop.address/1.avsc", ADDRESS_V1),
+        ("shop.address/2.avsc", ADDRESS_V2),
+        (
+            "orders.placed/1.avsc",
+            r#"{"type":"record","name":"Placed","namespace":"orders","fields":[{"name":"to","type":"shop.Address"}]}"#,
+        ),
+        (
+            "orders.placed/2.avsc",
+            r#"{"type":"record","name":"Placed","namespace":"orders","fields":[{"name":"to","type":"shop.Address"}]}"#,
+        ),
+        (
+            "eventschema.toml",
+            r#"
+[subjects."orders.placed".versions.1]
+references = [{ name = "shop.Address", subject = "shop.address", version = 1 }]
+[subjects."orders.placed".versions.2]
+references = [{ name = "shop.Address", subject = "shop.address", version = 2 }]
+"#,
+        ),
+    ]));
+}
+
+#[test]
+fn references_that_cannot_be_used_are_errors() {
+    let errors = generate(&folder(&[
+        ("shop.address/1.avsc", ADDRESS_V1),
+        (
+            "orders.placed/1.avsc",
+            r#"{"type":"record","name":"Placed","fields":[{"name":"to","type":"shop.Address"}]}"#,
+        ),
+        (
+            "shop.money/1.json",
+            r#"{"type":"object","properties":{"cents":{"type":"integer"}}}"#,
+        ),
+        (
+            "orders.paid/1.json",
+            r#"{"type":"object","properties":{"amount":{"$ref":"money.json"}}}"#,
+        ),
+        (
+            "eventschema.toml",
+            r#"
+[subjects."orders.placed".versions.1]
+references = [{ name = "shop.Address", subject = "shop.address", version = 7 }]
+[subjects."orders.paid".versions.1]
+references = [{ name = "money.json", subject = "shop.money", version = 1 }]
+"#,
+        ),
+    ]))
+    .unwrap_err();
+    let messages: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
+    assert_eq!(messages.len(), 2, "{messages:#?}");
+    insta::assert_snapshot!(messages.join("\n"));
+}

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use eventschema_codegen::folder::{CONFIG_FILE, SchemaFolder};
 use eventschema_codegen::lock::{CACHE_DIR, Lock, read_cached};
 use eventschema_core::{Limits, ParsedSchema, SchemaType};
 use proc_macro2::{Span, TokenStream};
@@ -154,6 +155,7 @@ pub fn expand(input: DeriveInput, manifest_dir: &Path) -> syn::Result<TokenStrea
                     ),
                 )
             })?;
+            refuse_references(manifest_dir, &relative, path.span())?;
             check_schema(format, &text, &relative, path.span(), ident, &wire)?;
             (format, include(&relative, path.span(), IncludeAs::Str))
         }
@@ -298,6 +300,60 @@ pub fn expand(input: DeriveInput, manifest_dir: &Path) -> syn::Result<TokenStrea
         #previous_checks
         #lock_include
     })
+}
+
+/// A schema file of a schemas folder (`<root>/<subject>/<version>.avsc` with
+/// `<root>/eventschema.toml`) is read through codegen's folder module, as builds read it; a
+/// version with references is refused with their names. The derive's codec (apache-avro's
+/// serde bridge over `SCHEMA`) needs a self-contained schema, so checking such a struct
+/// would only defer the failure to run time; the generated types support references.
+fn refuse_references(manifest_dir: &Path, relative: &str, span: Span) -> syn::Result<()> {
+    let full = manifest_dir.join(relative);
+    let (Some(subject_dir), Some(file_name)) = (full.parent(), full.file_name()) else {
+        return Ok(());
+    };
+    let (Some(root), Some(subject)) = (subject_dir.parent(), subject_dir.file_name()) else {
+        return Ok(());
+    };
+    if !root.join(CONFIG_FILE).is_file() {
+        return Ok(());
+    }
+    let folder = SchemaFolder::read_dir(root).map_err(|e| {
+        syn::Error::new(
+            span,
+            format!("the schemas folder of `{relative}` is not valid: {e}"),
+        )
+    })?;
+    let key = format!(
+        "{}/{}",
+        subject.to_string_lossy(),
+        file_name.to_string_lossy()
+    );
+    let Some(file) = folder.file_at(&key) else {
+        return Ok(());
+    };
+    if file.references.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = file
+        .references
+        .iter()
+        .map(|r| {
+            format!(
+                "`{}` (subject `{}` version {})",
+                r.name, r.subject, r.version
+            )
+        })
+        .collect();
+    Err(syn::Error::new(
+        span,
+        format!(
+            "schema `{relative}` has references in its folder's {CONFIG_FILE}: {}; \
+             #[derive(Event)] supports self-contained schemas only (use the type \
+             eventschema-codegen generates for this subject, which reuses the referenced types)",
+            names.join(", ")
+        ),
+    ))
 }
 
 /// Parses `text` with `core` and runs the field check; `label` names the schema in messages.

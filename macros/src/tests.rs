@@ -348,6 +348,7 @@ fn lock_fixture_inputs() -> Vec<eventschema_codegen::lock::Fetched> {
                 repo().join(format!("schemas/{subject}/{version}.{ext}")),
             )
             .unwrap(),
+            references: Vec::new(),
         },
     )
     .collect()

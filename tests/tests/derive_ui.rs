@@ -4,8 +4,8 @@
 //! the offending tokens; the `pass.rs` cases compile and run.
 //!
 //! Schema paths in the cases are relative to the crate being compiled, which for trybuild is
-//! its generated project: the repository's `schemas/` folder and the lock fixtures of
-//! `fixtures/lock*` are copied there first. The
+//! its generated project: the repository's `schemas/` folder, the lock fixtures of
+//! `fixtures/lock*` and `fixtures/shared-references` are copied there first. The
 //! expected output is pinned to the toolchain in use; regenerate with `TRYBUILD=overwrite`
 //! after a toolchain upgrade and review the diff.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -33,9 +33,9 @@ fn derive_and_consumer_ui() {
         .join("tests/trybuild/eventschema-tests");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     copy_dir(&root.join("../schemas"), &project.join("schemas"));
-    // `lock` cases: the fixture locks at the paths they have in this repository, and the
-    // good one also at the crate root, where a bare `lock` looks.
-    for fixture in ["lock", "lock-stale"] {
+    // `lock` cases and the references case: the fixtures at the paths they have in this
+    // repository, and the good lock also at the crate root, where a bare `lock` looks.
+    for fixture in ["lock", "lock-stale", "shared-references"] {
         let from = root.join("fixtures").join(fixture);
         copy_dir(&from, &project.join("tests/fixtures").join(fixture));
     }

@@ -36,7 +36,21 @@ pub(super) struct Model<'a> {
     pub unions: HashMap<String, String>,
     /// JSON pointer of each named type's definition.
     pub defined_at: HashMap<usize, String>,
+    /// Named types defined by a referenced subject, re-exported rather than generated.
+    pub origins: Origins,
 }
+
+/// Where a named type of a referenced schema is generated: in the version module of the
+/// subject that defines it (or re-exports it), under that module's Rust name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Origin {
+    pub subject: String,
+    pub version: i32,
+    pub rust: String,
+}
+
+/// Origins of a version's types from references, by index into the schema's type table.
+pub(super) type Origins = BTreeMap<usize, Origin>;
 
 impl Model<'_> {
     /// Whether a reference to `index` from a field of record `owner` is boxed.
@@ -96,19 +110,23 @@ pub(super) fn default_function(owner_name: &str, rust_field: &str) -> String {
 pub(super) fn module<'a>(
     schema: &'a AvroSchema,
     fallback: &str,
+    origins: Origins,
 ) -> Result<(Module, Model<'a>), Vec<Problem>> {
+    // A root that is a referenced type itself belongs to the referenced subject's module
+    // (with its `Event` impl there), so this subject wraps it in a newtype of its own.
     let record_root = match schema.root() {
         Schema::Named(index)
-            if matches!(
-                schema.named(*index).map(|n| &n.kind),
-                Some(NamedKind::Record { .. })
-            ) =>
+            if !origins.contains_key(index)
+                && matches!(
+                    schema.named(*index).map(|n| &n.kind),
+                    Some(NamedKind::Record { .. })
+                ) =>
         {
             Some(*index)
         }
         _ => None,
     };
-    let mut generator = Generator::new(schema);
+    let mut generator = Generator::new(schema, origins);
     let root_name = match record_root {
         Some(root) => {
             generator.ty(schema.root(), "", "", true, root);
@@ -117,6 +135,10 @@ pub(super) fn module<'a>(
         None => generator.newtype_root(fallback),
     };
     for (index, named) in schema.types().iter().enumerate() {
+        // A referenced type is checked where it is generated.
+        if generator.origins.contains_key(&index) {
+            continue;
+        }
         if always_contains(schema, index, index, &mut BTreeSet::new()) {
             let pointer = generator
                 .defined_at
@@ -136,6 +158,7 @@ pub(super) fn module<'a>(
     if !generator.problems.is_empty() {
         return Err(generator.problems);
     }
+    let reexports = generator.reexports();
     let items = generator.items;
     let defaults = generator.defaults;
     let model = Model {
@@ -144,10 +167,11 @@ pub(super) fn module<'a>(
         names: generator.names,
         unions: generator.unions,
         defined_at: generator.defined_at,
+        origins: generator.origins,
     };
     Ok((
         Module {
-            items: quote! { #(#items)* #(#defaults)* },
+            items: quote! { #reexports #(#items)* #(#defaults)* },
             root: root_name,
         },
         model,
@@ -171,6 +195,8 @@ struct Generator<'a> {
     items: Vec<TokenStream>,
     defaults: Vec<TokenStream>,
     problems: Vec<Problem>,
+    /// Types of referenced subjects: `pub use`d from their module, never defined here.
+    origins: Origins,
 }
 
 fn derive_data() -> TokenStream {
@@ -214,7 +240,7 @@ fn is_null(schema: &Schema) -> bool {
 }
 
 impl<'a> Generator<'a> {
-    fn new(schema: &'a AvroSchema) -> Self {
+    fn new(schema: &'a AvroSchema, origins: Origins) -> Self {
         // Short names unless two types share one; then both use their full names, so the
         // result does not depend on which one comes first.
         let mut count: HashMap<String, usize> = HashMap::new();
@@ -246,7 +272,28 @@ impl<'a> Generator<'a> {
             items: Vec::new(),
             defaults: Vec::new(),
             problems: Vec::new(),
+            origins,
         }
+    }
+
+    /// `pub use` of every referenced type under the name this module gives it, so the
+    /// structs, codecs, defaults and upcasters here name it like a type of their own, and
+    /// a value of it is the same Rust type in every referrer.
+    fn reexports(&self) -> TokenStream {
+        let uses = self.origins.iter().map(|(index, origin)| {
+            let module = ident(&snake(&origin.subject));
+            let version = ident(&format!("v{}", origin.version));
+            let theirs = ident(&origin.rust);
+            let ours = self.names.get(index).map_or("Unknown", String::as_str);
+            if ours == origin.rust {
+                quote! { super::super::#module::#version::#theirs }
+            } else {
+                let ours = ident(ours);
+                quote! { super::super::#module::#version::#theirs as #ours }
+            }
+        });
+        // A referrer may name only some of them, and a private `include!` makes `pub` moot.
+        quote! { #(#[allow(unused_imports)] pub use #uses;)* }
     }
 
     /// A newtype struct around a root that is not a record; returns its name.
@@ -391,7 +438,7 @@ impl<'a> Generator<'a> {
 
     /// Emits the item of a named type the first time it is seen (its definition).
     fn define(&mut self, index: usize, pointer: &str) {
-        if !self.done.insert(index) {
+        if !self.done.insert(index) || self.origins.contains_key(&index) {
             return;
         }
         self.defined_at.insert(index, pointer.to_owned());

@@ -19,6 +19,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use eventschema_core::Reference;
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 use serde_json::Value;
@@ -54,6 +55,7 @@ pub(super) struct Model {
 pub(super) fn module(
     document: &Value,
     fallback_name: &str,
+    references: &[Reference],
 ) -> Result<(Module, Model), Vec<Problem>> {
     let merged = document
         .get("allOf")
@@ -92,6 +94,7 @@ pub(super) fn module(
         root_fields: Vec::new(),
         collect_root: true,
         note: None,
+        references,
     };
     generator.taken.insert(root.clone());
     if is_object {
@@ -134,6 +137,8 @@ struct Generator<'a> {
     adapt_time: bool,
     /// Why the type just generated fell back to `serde_json::Value`, for the field's docs.
     note: Option<String>,
+    /// The version's references to other subjects, to name them when a `$ref` uses one.
+    references: &'a [Reference],
 }
 
 /// A generated type: the Rust type, whether it already admits `null` (is an `Option`), and
@@ -784,10 +789,18 @@ impl Generator<'_> {
 
     fn reference(&mut self, reference: &str, pointer: &str) -> Typed {
         let Some(target_pointer) = reference.strip_prefix('#') else {
-            self.problems.push(Problem::new(
-                &format!("{pointer}/$ref"),
-                &format!("only local references (`#/...`) are supported, not '{reference}'"),
-            ));
+            let message = match self.references.iter().find(|r| r.name == reference) {
+                Some(other) => format!(
+                    "'{reference}' is a reference to subject '{}' version {}: the generator \
+                     reuses types of referenced subjects for Avro only, not yet for JSON Schema",
+                    other.subject, other.version
+                ),
+                None => {
+                    format!("only local references (`#/...`) are supported, not '{reference}'")
+                }
+            };
+            self.problems
+                .push(Problem::new(&format!("{pointer}/$ref"), &message));
             return self.fallback_kept();
         };
         let document = self.document;

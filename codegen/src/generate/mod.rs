@@ -13,11 +13,12 @@ mod upcast;
 use std::collections::BTreeMap;
 use std::fmt;
 
+use eventschema_core::avro::{AvroSchema, NamedKind};
 use eventschema_core::{Limits, ParsedSchema, SchemaType};
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use crate::folder::{FolderError, SchemaFolder};
+use crate::folder::{FolderError, SchemaFile, SchemaFolder};
 use names::{ident, pascal, snake};
 use upcast::{Shape, Step, Version};
 
@@ -102,7 +103,9 @@ pub fn generate_with_ids(
 ) -> Result<GeneratedCode, GenerateErrors> {
     let mut errors = Vec::new();
     let mut modules = Vec::new();
-    for subject in folder.subject_names() {
+    // Referenced subjects come first, so their types are known when a referrer reuses them.
+    let mut exports = Exports::new();
+    for subject in folder.subjects_in_dependency_order() {
         let Some(files) = folder.versions(subject) else {
             continue;
         };
@@ -116,12 +119,19 @@ pub fn generate_with_ids(
         let complete = parsed_files.len() == files.len();
         let fallback = pascal(subject.rsplit('.').next().unwrap_or(subject));
         let mut generated = Vec::new();
+        let mut subject_exports = Vec::new();
         for (file, parsed) in &parsed_files {
             let module = match parsed {
-                ParsedSchema::Avro(schema) => avro::module(schema, &fallback)
-                    .map(|(module, model)| (module, Shape::Avro(model))),
-                ParsedSchema::Json(schema) => json::module(schema.document(), &fallback)
-                    .map(|(module, model)| (module, Shape::Json(model))),
+                ParsedSchema::Avro(schema) => avro_origins(schema, file, &exports)
+                    .and_then(|origins| avro::module(schema, &fallback, origins))
+                    .map(|(module, model)| {
+                        subject_exports.push((file.version, avro_exports(&model)));
+                        (module, Shape::Avro(model))
+                    }),
+                ParsedSchema::Json(schema) => {
+                    json::module(schema.document(), &fallback, &file.references)
+                        .map(|(module, model)| (module, Shape::Json(model)))
+                }
             };
             match module {
                 Ok((module, shape)) => generated.push((*file, parsed, module, shape)),
@@ -137,6 +147,9 @@ pub fn generate_with_ids(
         if !complete || generated.len() != parsed_files.len() {
             // Errors are reported; upcasters need every version.
             continue;
+        }
+        for (version, table) in subject_exports {
+            exports.insert((subject.to_owned(), version), table);
         }
         let mut items = Vec::new();
         let mut chain = Vec::new();
@@ -205,6 +218,74 @@ pub fn generate_with_ids(
         return Err(GenerateErrors(errors));
     }
     render(quote! { #(#modules)* }).map_err(|e| GenerateErrors(vec![e]))
+}
+
+/// The Rust name of every named type a generated Avro version module holds (defined or
+/// re-exported), by Avro full name, per subject and version.
+type Exports = BTreeMap<(String, i32), BTreeMap<String, String>>;
+
+fn avro_exports(model: &avro::Model<'_>) -> BTreeMap<String, String> {
+    model
+        .names
+        .iter()
+        .filter_map(|(index, rust)| {
+            let named = model.schema.named(*index)?;
+            // A fixed is `Vec<u8>`: there is no item to reuse.
+            (!matches!(named.kind, NamedKind::Fixed { .. }))
+                .then(|| (named.name.full(), rust.clone()))
+        })
+        .collect()
+}
+
+/// Where each named type that `file`'s references brought into `schema` is generated: the
+/// first direct reference whose version module holds a type of that full name (a type of a
+/// transitive reference is re-exported by the direct one).
+fn avro_origins(
+    schema: &AvroSchema,
+    file: &SchemaFile,
+    exports: &Exports,
+) -> Result<avro::Origins, Vec<Problem>> {
+    let mut origins = avro::Origins::new();
+    let mut problems = Vec::new();
+    for (index, named) in schema.types().iter().enumerate() {
+        if !schema.is_dependency_type(index) || matches!(named.kind, NamedKind::Fixed { .. }) {
+            continue;
+        }
+        let full = named.name.full();
+        let found = file.references.iter().find_map(|reference| {
+            let table = exports.get(&(reference.subject.clone(), reference.version))?;
+            table.get(&full).map(|rust| avro::Origin {
+                subject: reference.subject.clone(),
+                version: reference.version,
+                rust: rust.clone(),
+            })
+        });
+        match found {
+            Some(origin) => {
+                origins.insert(index, origin);
+            }
+            None => {
+                let referenced: Vec<String> = file
+                    .references
+                    .iter()
+                    .map(|r| format!("'{}' version {}", r.subject, r.version))
+                    .collect();
+                problems.push(Problem::new(
+                    "",
+                    &format!(
+                        "{} '{full}' comes from the references ({}), but no generated Avro module of this folder defines it (the referenced subject has errors of its own)",
+                        named.type_name(),
+                        referenced.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(origins)
+    } else {
+        Err(problems)
+    }
 }
 
 /// The alias of the newest version and `decode_any`, which decodes a payload of any version

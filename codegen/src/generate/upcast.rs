@@ -445,6 +445,27 @@ impl AvroStep<'_, '_> {
                 r.name.full()
             ));
         }
+        match (self.from.origins.get(&wi), self.to.origins.get(&ri)) {
+            (None, None) => {}
+            // The very type of a referenced subject on both sides: nothing to convert.
+            (Some(a), Some(b)) if a.subject == b.subject && a.version == b.version => {
+                return Ok((input, false));
+            }
+            (a, b) => {
+                let side = |origin: Option<&super::avro::Origin>| match origin {
+                    Some(o) => format!("subject `{}` version {}", o.subject, o.version),
+                    None => "the version's own schema".to_owned(),
+                };
+                return Err(format!(
+                    "{} `{}` comes from {} in the older version and from {} in the newer one; \
+                     only the same referenced version is carried over unchanged",
+                    r.type_name(),
+                    r.name.full(),
+                    side(a),
+                    side(b)
+                ));
+            }
+        }
         match (&w.kind, &r.kind) {
             (NamedKind::Fixed { size: a }, NamedKind::Fixed { size: b })
                 if a == b && w.logical == r.logical =>
