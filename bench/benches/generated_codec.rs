@@ -1,6 +1,7 @@
 //! Encode, decode and upcast throughput of a generated type (`orders.order-placed`, the
 //! example domain's richest subject) against hand-written serde structs encoded with
-//! apache-avro directly, in the same run. Numbers go to bench/RESULTS.md.
+//! apache-avro directly, and against apache-avro's dynamic `Value` path (a `Value` written,
+//! bytes read into a `Value`), in the same run. Numbers go to bench/RESULTS.md.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -166,6 +167,22 @@ fn codec(c: &mut Criterion) {
             .total_cents
     );
 
+    let value = apache_avro::to_value(&handwritten)
+        .unwrap()
+        .resolve(&hand::V3)
+        .unwrap();
+    let value_writer = apache_avro::writer::datum::GenericDatumWriter::builder(&hand::V3)
+        .build()
+        .unwrap();
+    let value_reader = apache_avro::reader::datum::GenericDatumReader::builder(&hand::V3)
+        .build()
+        .unwrap();
+    assert_eq!(
+        value_writer.write_value_ref(&mut Vec::new(), &value).ok(),
+        Some(bytes.len()),
+        "the Value path writes the same datum"
+    );
+
     let mut group = c.benchmark_group("order_placed");
     group.throughput(Throughput::Elements(1));
     group.bench_function("encode/generated", |b| {
@@ -174,11 +191,23 @@ fn codec(c: &mut Criterion) {
     group.bench_function("encode/hand-written", |b| {
         b.iter(|| hand::encode(&hand::V3, black_box(&handwritten)))
     });
+    group.bench_function("encode/apache-avro-value", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(64);
+            value_writer
+                .write_value_ref(&mut out, black_box(&value))
+                .unwrap();
+            out
+        })
+    });
     group.bench_function("decode/generated", |b| {
         b.iter(|| v3::OrderPlaced::decode(black_box(&bytes)).unwrap())
     });
     group.bench_function("decode/hand-written", |b| {
         b.iter(|| hand::decode::<hand::OrderPlaced>(&hand::V3, black_box(&bytes)))
+    });
+    group.bench_function("decode/apache-avro-value", |b| {
+        b.iter(|| value_reader.read_value(&mut black_box(&bytes[..])).unwrap())
     });
     group.bench_function("upcast-v1/generated", |b| {
         b.iter(|| orders_order_placed::decode_any(1, black_box(&v1_bytes)).unwrap())

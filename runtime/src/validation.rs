@@ -143,6 +143,21 @@ impl fmt::Debug for SchemaEntry {
     }
 }
 
+/// The validator of a JSON Schema document. One without `$schema` is read as the newest
+/// draft, and where it is not a schema of that draft (draft-7 array-form `items`, say) as
+/// draft 7, the draft Confluent's serializers assume when none is named: the registry and
+/// core accept both forms, so refusing one here would leave such an event type with no
+/// validator at all.
+fn json_validator(doc: &Value) -> Result<jsonschema::Validator, String> {
+    match jsonschema::validator_for(doc) {
+        Ok(validator) => Ok(validator),
+        Err(newest) if doc.get("$schema").is_none() => {
+            jsonschema::draft7::new(doc).map_err(|_| newest.to_string())
+        }
+        Err(error) => Err(error.to_string()),
+    }
+}
+
 impl SchemaEntry {
     fn compile(registered: RegisteredSchema, id: Option<u64>) -> Result<Self, String> {
         // The schema model is core's: it must parse there before we compile a validator.
@@ -156,7 +171,7 @@ impl SchemaEntry {
             SchemaType::Json => {
                 let doc: Value =
                     serde_json::from_str(&registered.schema).map_err(|e| e.to_string())?;
-                Compiled::Json(jsonschema::validator_for(&doc).map_err(|e| e.to_string())?)
+                Compiled::Json(json_validator(&doc)?)
             }
             SchemaType::Avro => Compiled::Avro(
                 apache_avro::Schema::parse_str(&registered.schema).map_err(|e| e.to_string())?,
@@ -507,6 +522,24 @@ impl SchemaCatalog {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    #[test]
+    fn json_without_dollar_schema_falls_back_to_draft_7() {
+        // Draft-7 tuple `items` is not a 2020-12 schema; Confluent reads it as draft 7.
+        let tuple = serde_json::json!({
+            "type": "array",
+            "items": [{"type": "number"}, {"type": "string"}],
+            "additionalItems": false
+        });
+        let validator = json_validator(&tuple).unwrap();
+        assert!(validator.is_valid(&serde_json::json!([1, "a"])));
+        assert!(!validator.is_valid(&serde_json::json!(["a", 1])));
+        assert!(!validator.is_valid(&serde_json::json!([1, "a", true])));
+        // A document that names its draft is not read as another one.
+        let mut named = tuple;
+        named["$schema"] = "https://json-schema.org/draft/2020-12/schema".into();
+        assert!(json_validator(&named).is_err());
+    }
 
     fn json_schema(version: u32) -> RegisteredSchema {
         RegisteredSchema {
