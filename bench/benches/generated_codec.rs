@@ -175,7 +175,9 @@ fn codec(c: &mut Criterion) {
         .unwrap();
     let value = value_reader.read_value(&mut &bytes[..]).unwrap();
     let mut rewritten = Vec::new();
-    value_writer.write_value_ref(&mut rewritten, &value).unwrap();
+    value_writer
+        .write_value_ref(&mut rewritten, &value)
+        .unwrap();
     assert_eq!(rewritten, bytes, "the Value path writes the same datum");
 
     let mut group = c.benchmark_group("order_placed");

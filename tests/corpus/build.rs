@@ -1,5 +1,6 @@
 //! Lays out every distinct schema of the conformance cases (`core/tests/conformance`, both
-//! sides of every case) as a schemas folder, one subject per schema, and generates them into
+//! sides of every case) and a seeded sample of random Avro schemas (`random.rs`) as a schemas
+//! folder, one subject per schema, and generates them into
 //! one Rust file. A schema the generator cannot express is left out and listed, with the
 //! generator's reason, in `unsupported.txt` in OUT_DIR; `tests/corpus.rs` compares that list
 //! with the reviewed one in this crate.
@@ -9,6 +10,13 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use eventschema_codegen::folder::SchemaFolder;
+
+mod random;
+
+/// How many random Avro schemas join the corpus, and the seed that draws them (the same
+/// schemas on every build).
+const RANDOM_SCHEMAS: usize = 150;
+const RANDOM_SEED: u64 = 0x00e7_e175_c4e3_a001;
 
 /// One distinct schema document.
 struct Document {
@@ -58,13 +66,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
+    let mut numbers: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut subjects: Vec<(String, Document)> = documents
+        .into_values()
+        .map(|document| {
+            let number = numbers.entry(document.format).or_default();
+            *number += 1;
+            (format!("{}_{:03}", document.format, number), document)
+        })
+        .collect();
+    // Shapes no peer wrote: a seeded sample of random Avro schemas (see `random`).
+    let mut rng = fastrand::Rng::with_seed(RANDOM_SEED);
+    for number in 1..=RANDOM_SCHEMAS {
+        let text = random::schema(&mut rng, number).to_string();
+        subjects.push((
+            format!("random_{number:03}"),
+            Document {
+                format: "avro",
+                text,
+            },
+        ));
+    }
+
     let mut accepted = Vec::new();
     let mut unsupported = String::new();
-    let mut numbers: BTreeMap<&str, usize> = BTreeMap::new();
-    for document in documents.values() {
-        let number = numbers.entry(document.format).or_default();
-        *number += 1;
-        let subject = format!("{}_{:03}", document.format, number);
+    for (subject, document) in &subjects {
+        let subject = subject.clone();
         let extension = if document.format == "avro" {
             "avsc"
         } else {
