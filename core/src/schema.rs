@@ -226,6 +226,17 @@ impl ParsedSchema {
         }
     }
 
+    /// The canonical form with whatever its references define written inline (Avro: each
+    /// referenced named type at its first use), for readers that have no registry to
+    /// resolve them; the same as [`Self::canonical_string`] for a schema without references.
+    /// JSON Schema references stay `$ref`s (their documents are not inlined).
+    pub fn self_contained_string(&self) -> String {
+        match self {
+            ParsedSchema::Avro(schema) => schema.self_contained_string(),
+            ParsedSchema::Json(schema) => schema.canonical_string(),
+        }
+    }
+
     /// A further normal form under which cosmetic variants are equal (`normalize=true`).
     pub fn normalized_string(&self) -> String {
         match self {

@@ -77,3 +77,36 @@ fn the_upcaster_across_the_shared_type_is_derived() {
         newest
     );
 }
+
+#[tokio::test]
+async fn a_referrer_is_validated_published_and_handled_on_the_bus() {
+    // The bus validates with `Event::SCHEMA` alone (no registry to resolve references):
+    // the referrer's text carries the shared types inline.
+    assert!(
+        <orders_order_placed::v2::OrderPlaced as Event>::SCHEMA.contains("\"name\":\"Address\""),
+        "{}",
+        <orders_order_placed::v2::OrderPlaced as Event>::SCHEMA
+    );
+    let bus = eventschema::Bus::new(eventschema::BusConfig::default());
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = got.clone();
+    bus.subscribe("shipping")
+        .on(move |order: orders_order_placed::v2::OrderPlaced, _| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().unwrap().push(order);
+                Ok(())
+            }
+        })
+        .unwrap()
+        .start()
+        .unwrap();
+    let placed = orders_order_placed::v2::OrderPlaced {
+        order_id: "o-9".to_owned(),
+        ship_to: address("9 rue C", shop_address::v1::AddressKind::Home),
+        bill_to: None,
+    };
+    bus.publish(&placed).await.unwrap();
+    bus.flush().await;
+    assert_eq!(*got.lock().unwrap(), vec![placed]);
+}

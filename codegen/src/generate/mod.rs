@@ -353,7 +353,9 @@ fn event_impl(
         }
     });
     let version = u32::try_from(version).unwrap_or_default();
-    let schema = parsed.canonical_string();
+    // The runtime validates and decodes with this text alone, so types from referenced
+    // subjects are written into it.
+    let schema = parsed.self_contained_string();
     let (schema_type, content_type, encode, decode) = match parsed.schema_type() {
         SchemaType::Avro => (
             quote! { Avro },

@@ -111,6 +111,13 @@ impl AvroSchema {
         canonical::java_to_string(self, known)
     }
 
+    /// Compact form with every referenced type defined inline at its first use (Java's
+    /// `Schema.toString()` without referenced schemas): a schema a reader can use without
+    /// the registry's references, as a runtime validator or codec needs.
+    pub fn self_contained_string(&self) -> String {
+        canonical::java_to_string(self, HashSet::new())
+    }
+
     /// The normal form used with `normalize=true`: Confluent's `AvroSchema.normalize()`
     /// (full names, sorted aliases and properties, defaults converted to the field type),
     /// re-parsed and printed like [`Self::canonical_string`].
